@@ -1,0 +1,332 @@
+//! Uploads, the processing log and downloads.
+
+use super::AppState;
+use super::extract::{AnyCaller, ApiQuery, ImageId, SignedInUser};
+use super::responses::serve_image;
+use super::upload_body::{UploadBody, clean_filename, read_upload};
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::ledger::{Failure, ImageInfo, LogEntry, LogQuery, Status, Uploader};
+use crate::pipeline::{self, OutputFormat, Rejection};
+use crate::storage::ObjectKey;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// The original file name, recorded in the log (multipart uploads carry their own).
+    filename: Option<String>,
+}
+
+/// Upload one image.
+///
+/// Send the image as the raw body with its `Content-Type`, or as the `file`
+/// field of a `multipart/form-data` form. The format is detected from the
+/// bytes; the image must decode completely and stay within the limits. The
+/// original is stored byte for byte and processing runs in the background.
+/// A refused upload stores nothing and is recorded in the log as `failed`.
+#[utoipa::path(
+    post,
+    path = "/v1/images",
+    tag = "images",
+    params(UploadParams),
+    request_body(
+        description = "A JPEG, PNG, WebP, GIF, BMP or TIFF image",
+        content(("application/octet-stream"), ("multipart/form-data"))
+    ),
+    responses(
+        (status = 202, description = "Accepted; processing runs in the background", body = LogEntry,
+         headers(("Location" = String, description = "The new log entry"))),
+        (status = 400, description = "Empty, truncated, undecodable or over the pixel limits", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "External tokens may not upload", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not an accepted image format", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn upload(
+    State(state): State<AppState>,
+    SignedInUser(uploader): SignedInUser,
+    ApiQuery(params): ApiQuery<UploadParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let id = Uuid::now_v7();
+    let query_filename = params.filename.as_deref().and_then(clean_filename);
+    let body = match read_upload(request, state.limits.max_body_bytes).await {
+        Ok(body) => body,
+        Err(ApiError::Rejected(rejection)) => {
+            return refuse(&state, id, query_filename, uploader, rejection).await;
+        }
+        Err(other) => return Err(other),
+    };
+    let filename = body
+        .filename
+        .as_deref()
+        .and_then(clean_filename)
+        .or(query_filename);
+    let original = match inspect_upload(&state, &body).await? {
+        Ok(info) => info,
+        Err(rejection) => return refuse(&state, id, filename, uploader, rejection).await,
+    };
+
+    let key = ObjectKey::original(id);
+    state
+        .store
+        .put(&key, body.bytes, &original.content_type)
+        .await?;
+    let entry = LogEntry::new_pending(id, filename, uploader, original);
+    if let Err(error) = state.ledger.insert(&entry).await {
+        // No entry, no object: never leave an orphan behind.
+        if let Err(cleanup) = state.store.delete(&key).await {
+            tracing::error!(error = ?cleanup, %key, "could not remove the original of a failed upload");
+        }
+        return Err(error.into());
+    }
+    state.jobs.enqueue(id);
+    tracing::info!(%id, uploader = %entry.uploader.username, "upload accepted");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/images/{id}"))],
+        Json(entry),
+    )
+        .into_response())
+}
+
+/// Validates on a blocking thread under the CPU bound and describes the
+/// original. The outer error is ours; the inner one is the client's.
+async fn inspect_upload(
+    state: &AppState,
+    body: &UploadBody,
+) -> Result<Result<ImageInfo, Rejection>, ApiError> {
+    let _permit = state.cpu.acquire().await.map_err(ApiError::internal)?;
+    let (bytes, declared, limits) = (body.bytes.clone(), body.declared_type.clone(), state.limits);
+    tokio::task::spawn_blocking(move || {
+        let validated = pipeline::validate(&bytes, declared.as_deref(), &limits)?;
+        Ok(ImageInfo {
+            content_type: validated.format.content_type().to_owned(),
+            bytes: bytes.len() as u64,
+            width: validated.width,
+            height: validated.height,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        })
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// Records a refused upload as `failed` and answers with the rejection.
+async fn refuse(
+    state: &AppState,
+    id: Uuid,
+    filename: Option<String>,
+    uploader: Uploader,
+    rejection: Rejection,
+) -> Result<Response, ApiError> {
+    let failure = Failure {
+        code: rejection.code().to_owned(),
+        message: rejection.to_string(),
+    };
+    tracing::info!(%id, uploader = %uploader.username, code = %failure.code, "upload refused");
+    state
+        .ledger
+        .insert(&LogEntry::new_refused(id, filename, uploader, failure))
+        .await?;
+    Err(ApiError::Rejected(rejection))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Entries per page, 1 to 100 (default 20).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Only entries with this status.
+    status: Option<Status>,
+    /// Only entries uploaded by this username.
+    uploader: Option<String>,
+}
+
+/// One page of the processing log, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogPageBody {
+    pub items: Vec<LogEntry>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The processing log, newest first, with cursor pagination and filters.
+#[utoipa::path(
+    get,
+    path = "/v1/images",
+    tag = "images",
+    params(ListParams),
+    responses(
+        (status = 200, body = LogPageBody),
+        (status = 400, description = "Bad limit, cursor or filter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _user: SignedInUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<LogPageBody>, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let page = state
+        .ledger
+        .list(&LogQuery {
+            limit,
+            before,
+            status: params.status,
+            uploader: params.uploader,
+        })
+        .await?;
+    Ok(Json(LogPageBody {
+        items: page.entries,
+        next_cursor: page.next.map(encode_cursor),
+    }))
+}
+
+fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::BadRequest("the cursor is not one this service issued".to_owned()))
+}
+
+/// One log entry.
+#[utoipa::path(
+    get,
+    path = "/v1/images/{id}",
+    tag = "images",
+    params(("id" = Uuid, Path, description = "The upload's id")),
+    responses(
+        (status = 200, body = LogEntry),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn entry(
+    State(state): State<AppState>,
+    _user: SignedInUser,
+    ImageId(id): ImageId,
+) -> Result<Json<LogEntry>, ApiError> {
+    Ok(Json(find(&state, id).await?))
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<LogEntry, ApiError> {
+    state
+        .ledger
+        .get(id)
+        .await?
+        .ok_or(ApiError::NotFound("image"))
+}
+
+/// The uploaded bytes, exactly as received.
+#[utoipa::path(
+    get,
+    path = "/v1/images/{id}/original",
+    tag = "images",
+    params(("id" = Uuid, Path, description = "The upload's id")),
+    responses(
+        (status = 200, description = "The original image", content_type = "image/*",
+         headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such image, or it was refused", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn original(
+    State(state): State<AppState>,
+    _user: SignedInUser,
+    ImageId(id): ImageId,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let entry = find(&state, id).await?;
+    let info = entry.original.ok_or(ApiError::NotFound("original"))?;
+    serve_image(&state, &headers, ObjectKey::original(id), &info).await
+}
+
+/// The 1280×720 version rotated 180°: JPEG, or PNG where the source has
+/// transparency. External systems may call this route and no other.
+#[utoipa::path(
+    get,
+    path = "/v1/images/{id}/transformed",
+    tag = "images",
+    params(("id" = Uuid, Path, description = "The upload's id")),
+    responses(
+        (status = 200, description = "The transformed image", content_type = "image/*",
+         headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Still pending or processing; retry after `Retry-After` seconds",
+         body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32))),
+        (status = 422, description = "Processing failed; the problem carries the failure", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn transformed(
+    State(state): State<AppState>,
+    AnyCaller(caller): AnyCaller,
+    ImageId(id): ImageId,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let entry = find(&state, id).await?;
+    let info = match entry.status {
+        Status::Pending | Status::Processing => return Err(ApiError::NotReady(entry.status)),
+        Status::Failed => {
+            return Err(ApiError::ProcessingFailed(entry.failure.unwrap_or(
+                Failure {
+                    code: "unknown".to_owned(),
+                    message: "processing failed".to_owned(),
+                },
+            )));
+        }
+        Status::Done => entry.transformed.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("entry {id} is done without a result"))
+        })?,
+    };
+    let format = OutputFormat::from_content_type(&info.content_type).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!(
+            "unexpected output type {}",
+            info.content_type
+        ))
+    })?;
+    if let Caller::External { name } = &caller {
+        tracing::info!(token = %name, %id, "external download");
+    }
+    serve_image(&state, &headers, ObjectKey::transformed(id, format), &info).await
+}

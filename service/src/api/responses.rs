@@ -1,0 +1,55 @@
+//! Serving stored images with validators: ETag (the SHA-256), immutable
+//! caching for the signed-in client only, and 304 on `If-None-Match`.
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::ledger::ImageInfo;
+use crate::storage::ObjectKey;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Content at an id never changes, but it is private to signed-in callers.
+const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
+
+pub async fn serve_image(
+    state: &AppState,
+    request_headers: &HeaderMap,
+    key: ObjectKey,
+    info: &ImageInfo,
+) -> Result<Response, ApiError> {
+    let etag = format!("\"{}\"", info.sha256);
+    let validators = [
+        (header::ETAG, header_value(&etag)?),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        ),
+    ];
+    if matches_etag(request_headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, validators).into_response());
+    }
+    let bytes = state.store.get(&key).await?.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("{key} is in the log but not in storage"))
+    })?;
+    Ok((
+        validators,
+        [(header::CONTENT_TYPE, header_value(&info.content_type)?)],
+        Body::from(bytes),
+    )
+        .into_response())
+}
+
+fn header_value(text: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(text).map_err(ApiError::internal)
+}
+
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|candidate| candidate.trim().trim_start_matches("W/"))
+        .any(|candidate| candidate == "*" || candidate == etag)
+}

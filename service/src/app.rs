@@ -1,0 +1,190 @@
+//! Builds the application from a `Config`: backends, authentication, the
+//! background worker and a bound listener, so tests can run it on port 0.
+
+use crate::api::{self, AppState};
+use crate::auth::{
+    Authenticator, DEV_CLIENT_ID, DEV_ISSUER, DevIssuer, HttpJwks, JwksCache, JwtVerifier,
+    StaticJwks,
+};
+use crate::config::{AuthMode, Config, LedgerLocation, StorageLocation};
+use crate::jobs::{ExternalTrigger, Processor, SharedQueue, Worker};
+use crate::ledger::{SharedLedger, SqliteLedger};
+use crate::storage::{FileStore, SharedStore};
+use anyhow::{Context, bail};
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    stop_worker: watch::Sender<bool>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config.storage)?;
+        let ledger = open_ledger(&config.ledger)?;
+        let (auth, dev_jwks) = build_auth(&config)?;
+        let cpu = Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, usize::from),
+        ));
+        let (stop_worker, worker_stopped) = watch::channel(false);
+        let jobs: SharedQueue = if config.workers == 0 {
+            tracing::info!("no background worker (workers = 0)");
+            Arc::new(ExternalTrigger)
+        } else {
+            let processor = Processor {
+                store: Arc::clone(&store),
+                ledger: Arc::clone(&ledger),
+                spec: config.spec,
+                limits: config.limits,
+                lease: config.processing_lease,
+                cpu: Arc::clone(&cpu),
+            };
+            Arc::new(Worker::new(processor, config.workers).spawn(worker_stopped))
+        };
+        let state = AppState {
+            store,
+            ledger,
+            auth,
+            jobs,
+            limits: config.limits,
+            cpu,
+            dev_jwks,
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self {
+            router: api::router(state.clone()),
+            listener,
+            state,
+            stop_worker,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT or SIGTERM, finishing requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(address = %self.local_addr(), "flipframe listening");
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stop)
+            .await;
+        let _ = self.stop_worker.send(true);
+        served
+    }
+}
+
+fn open_store(location: &StorageLocation) -> anyhow::Result<SharedStore> {
+    match location {
+        StorageLocation::Files(root) => {
+            Ok(Arc::new(FileStore::open(root).with_context(|| {
+                format!("object folder {}", root.display())
+            })?))
+        }
+        StorageLocation::S3 { .. } => bail!("s3:// storage is not available in this build yet"),
+    }
+}
+
+fn open_ledger(location: &LedgerLocation) -> anyhow::Result<SharedLedger> {
+    match location {
+        LedgerLocation::Sqlite(path) => {
+            Ok(Arc::new(SqliteLedger::open(path).with_context(|| {
+                format!("SQLite log {}", path.display())
+            })?))
+        }
+        LedgerLocation::DynamoDb { .. } => {
+            bail!("dynamodb:// ledgers are not available in this build yet")
+        }
+    }
+}
+
+type DevJwks = Option<bytes::Bytes>;
+
+fn build_auth(config: &Config) -> anyhow::Result<(Arc<Authenticator>, DevJwks)> {
+    let (verifier, dev_jwks) = match &config.auth {
+        AuthMode::Cognito {
+            issuer,
+            client_ids,
+            jwks_url,
+            min_refresh,
+        } => {
+            tracing::info!(%issuer, %jwks_url, "verifying Cognito tokens");
+            let keys = JwksCache::new(Box::new(HttpJwks::new(jwks_url.clone())?), *min_refresh);
+            (
+                JwtVerifier::new(issuer.clone(), client_ids.clone(), Arc::new(keys)),
+                None,
+            )
+        }
+        AuthMode::Dev => {
+            let issuer = DevIssuer::load_or_create(&config.data_dir)?;
+            tracing::warn!(
+                key = %DevIssuer::key_path(&config.data_dir).display(),
+                "DEV AUTH: accepting tokens from the local dev issuer. Never expose this \
+                 instance; set FLIPFRAME_COGNITO_ISSUER for real sign-in. \
+                 Get a token with `flipframe token dev --user alice`."
+            );
+            let jwks = issuer.jwks();
+            let published = bytes::Bytes::from(serde_json::to_vec(&jwks)?);
+            let keys = JwksCache::new(Box::new(StaticJwks(jwks)), Duration::ZERO);
+            let verifier = JwtVerifier::new(
+                DEV_ISSUER.to_owned(),
+                vec![DEV_CLIENT_ID.to_owned()],
+                Arc::new(keys),
+            );
+            (verifier, Some(published))
+        }
+    };
+    // Warm the key cache so the first request does not wait for the issuer.
+    let keys = Arc::clone(verifier.keys());
+    tokio::spawn(async move { keys.refresh().await });
+    if !config.external_tokens.is_empty() {
+        tracing::info!(tokens = ?config.external_tokens, "external tokens configured");
+    }
+    let authenticator = Authenticator::new(verifier, config.external_tokens.clone());
+    Ok((Arc::new(authenticator), dev_jwks))
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

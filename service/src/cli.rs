@@ -1,0 +1,164 @@
+//! Command line: every setting is a flag with an `FLIPFRAME_*` environment
+//! variable behind it; flags win over the environment, which wins over the
+//! embedded defaults.
+
+use crate::pipeline::{Fit, Limits};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flipframe",
+    version,
+    about = "Photos in, 1280×720 upside-down versions out."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (what runs when no command is given).
+    Serve(Box<ServeArgs>),
+    /// Run the pipeline on a file exactly as the service would.
+    Transform(TransformArgs),
+    /// Make tokens: external-system tokens and their hashes, dev sign-in tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FLIPFRAME_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where objects live: `file://PATH` or `s3://BUCKET/PREFIX` [default: file://DATA_DIR/objects].
+    #[arg(long, env = "FLIPFRAME_STORAGE")]
+    pub storage: Option<String>,
+    /// Where the processing log lives: `sqlite://PATH` or `dynamodb://TABLE` [default: sqlite://DATA_DIR/ledger.db].
+    #[arg(long, env = "FLIPFRAME_LEDGER")]
+    pub ledger: Option<String>,
+    /// How the image is fitted into 1280×720.
+    #[arg(long, env = "FLIPFRAME_FIT", value_enum, default_value_t = Fit::Cover)]
+    pub fit: Fit,
+    #[command(flatten)]
+    pub limits: LimitsArgs,
+    /// Images transformed at once [default: the number of CPUs]; 0 runs no worker.
+    #[arg(long, env = "FLIPFRAME_WORKERS")]
+    pub workers: Option<usize>,
+    /// How long a worker owns an entry it is processing before another may retry it.
+    #[arg(long, env = "FLIPFRAME_PROCESSING_LEASE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub processing_lease: Duration,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Log format.
+    #[arg(long, env = "FLIPFRAME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Folder for embedded-default data: objects, the SQLite log, dev keys.
+    #[arg(long, env = "FLIPFRAME_DATA_DIR", default_value = "flipframe-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LimitsArgs {
+    /// Largest accepted upload body, in bytes.
+    #[arg(long, env = "FLIPFRAME_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: u64,
+    /// Largest accepted width or height, in pixels.
+    #[arg(long, env = "FLIPFRAME_MAX_SIDE", default_value_t = Limits::default().max_side)]
+    pub max_side: u32,
+    /// Largest accepted pixel count (width × height).
+    #[arg(long, env = "FLIPFRAME_MAX_PIXELS", default_value_t = Limits::default().max_pixels)]
+    pub max_pixels: u64,
+    /// Largest accepted number of animation frames.
+    #[arg(long, env = "FLIPFRAME_MAX_FRAMES", default_value_t = Limits::default().max_frames)]
+    pub max_frames: u32,
+}
+
+impl From<&LimitsArgs> for Limits {
+    fn from(args: &LimitsArgs) -> Self {
+        Self {
+            max_body_bytes: args.max_body_bytes,
+            max_side: args.max_side,
+            max_pixels: args.max_pixels,
+            max_frames: args.max_frames,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// Cognito user pool issuer URL; without it the local dev issuer is used.
+    #[arg(long, env = "FLIPFRAME_COGNITO_ISSUER")]
+    pub cognito_issuer: Option<String>,
+    /// App client ids whose tokens are accepted, comma-separated.
+    #[arg(long, env = "FLIPFRAME_COGNITO_CLIENT_IDS", value_delimiter = ',')]
+    pub cognito_client_ids: Vec<String>,
+    /// Where the issuer's JWKS is served [default: ISSUER/.well-known/jwks.json].
+    #[arg(long, env = "FLIPFRAME_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Shortest time between two JWKS fetches triggered by unknown key ids.
+    #[arg(long, env = "FLIPFRAME_JWKS_MIN_REFRESH", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwks_min_refresh: Duration,
+    /// External-system tokens as `name:sha256hex,...` (hashes only; see `flipframe token hash`).
+    #[arg(
+        long,
+        env = "FLIPFRAME_EXTERNAL_TOKENS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub external_tokens: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TransformArgs {
+    /// The image to transform.
+    pub input: PathBuf,
+    /// Where to write the result (JPEG, or PNG when the image has transparency).
+    pub output: PathBuf,
+    #[arg(long, env = "FLIPFRAME_FIT", value_enum, default_value_t = Fit::Cover)]
+    pub fit: Fit,
+    #[command(flatten)]
+    pub limits: LimitsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print the SHA-256 hash of a token read from standard input.
+    Hash,
+    /// Print a fresh random external token and its hash.
+    New {
+        /// The name the token will be configured under.
+        #[arg(long, default_value = "partner")]
+        name: String,
+    },
+    /// Print a sign-in token from the local dev issuer (dev auth mode only).
+    Dev {
+        /// Username the token is for.
+        #[arg(long)]
+        user: String,
+        /// Optional e-mail address claim.
+        #[arg(long)]
+        email: Option<String>,
+        /// How long the token stays valid.
+        #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}

@@ -1,0 +1,210 @@
+//! The validated configuration the application is built from.
+
+use crate::auth::ExternalTokens;
+use crate::cli::{LogFormat, ServeArgs};
+use crate::pipeline::{Limits, TransformSpec};
+use anyhow::{Context, bail};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub storage: StorageLocation,
+    pub ledger: LedgerLocation,
+    pub spec: TransformSpec,
+    pub limits: Limits,
+    /// Concurrent transforms; 0 runs no background worker.
+    pub workers: usize,
+    pub processing_lease: Duration,
+    pub auth: AuthMode,
+    pub external_tokens: ExternalTokens,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageLocation {
+    Files(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerLocation {
+    Sqlite(PathBuf),
+    DynamoDb { table: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Tokens from a Cognito user pool (or anything that issues the same shape).
+    Cognito {
+        issuer: String,
+        client_ids: Vec<String>,
+        jwks_url: String,
+        min_refresh: Duration,
+    },
+    /// The local dev issuer: a key in the data folder, for offline use only.
+    Dev,
+}
+
+impl Config {
+    /// Embedded defaults rooted at `data_dir`: files, SQLite, dev auth.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            storage: StorageLocation::Files(data_dir.join("objects")),
+            ledger: LedgerLocation::Sqlite(data_dir.join("ledger.db")),
+            data_dir,
+            spec: TransformSpec::default(),
+            limits: Limits::default(),
+            workers: default_workers(),
+            processing_lease: Duration::from_secs(60),
+            auth: AuthMode::Dev,
+            external_tokens: ExternalTokens::default(),
+            log_format: LogFormat::Text,
+        }
+    }
+
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let data_dir = args.data.data_dir;
+        let storage = match &args.storage {
+            Some(url) => StorageLocation::parse(url)?,
+            None => StorageLocation::Files(data_dir.join("objects")),
+        };
+        let ledger = match &args.ledger {
+            Some(url) => LedgerLocation::parse(url)?,
+            None => LedgerLocation::Sqlite(data_dir.join("ledger.db")),
+        };
+        let auth = match args.auth.cognito_issuer {
+            Some(issuer) => {
+                let issuer = issuer.trim_end_matches('/').to_owned();
+                let client_ids: Vec<String> = args
+                    .auth
+                    .cognito_client_ids
+                    .iter()
+                    .map(|id| id.trim().to_owned())
+                    .filter(|id| !id.is_empty())
+                    .collect();
+                if client_ids.is_empty() {
+                    bail!("FLIPFRAME_COGNITO_CLIENT_IDS must name at least one app client");
+                }
+                let jwks_url = args
+                    .auth
+                    .jwks_url
+                    .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+                AuthMode::Cognito {
+                    issuer,
+                    client_ids,
+                    jwks_url,
+                    min_refresh: args.auth.jwks_min_refresh,
+                }
+            }
+            None if running_on_lambda() => {
+                bail!("dev auth is refused on AWS Lambda: set FLIPFRAME_COGNITO_ISSUER")
+            }
+            None => AuthMode::Dev,
+        };
+        let external_tokens = ExternalTokens::parse(&args.auth.external_tokens)
+            .context("FLIPFRAME_EXTERNAL_TOKENS")?;
+        Ok(Self {
+            listen: args.listen,
+            data_dir,
+            storage,
+            ledger,
+            spec: TransformSpec {
+                fit: args.fit,
+                ..TransformSpec::default()
+            },
+            limits: Limits::from(&args.limits),
+            workers: args.workers.unwrap_or_else(default_workers),
+            processing_lease: args.processing_lease,
+            auth,
+            external_tokens,
+            log_format: args.log_format,
+        })
+    }
+}
+
+/// Lambda's runtime sets this for every function; nothing else does.
+pub fn running_on_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+impl StorageLocation {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return Ok(Self::Files(non_empty_path(path, url)?));
+        }
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                bail!("storage URL {url:?} names no bucket");
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+            });
+        }
+        bail!("storage URL {url:?} must start with file:// or s3://")
+    }
+}
+
+impl LedgerLocation {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok(Self::Sqlite(non_empty_path(path, url)?));
+        }
+        if let Some(table) = url.strip_prefix("dynamodb://") {
+            if table.is_empty() || table.contains('/') {
+                bail!("ledger URL {url:?} must be dynamodb://TABLE");
+            }
+            return Ok(Self::DynamoDb {
+                table: table.to_owned(),
+            });
+        }
+        bail!("ledger URL {url:?} must start with sqlite:// or dynamodb://")
+    }
+}
+
+fn non_empty_path(path: &str, url: &str) -> anyhow::Result<PathBuf> {
+    if path.is_empty() {
+        bail!("{url:?} names no path");
+    }
+    Ok(Path::new(path).to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse() {
+        assert_eq!(
+            StorageLocation::parse("s3://bucket/some/prefix/").unwrap(),
+            StorageLocation::S3 {
+                bucket: "bucket".into(),
+                prefix: "some/prefix".into()
+            }
+        );
+        assert_eq!(
+            StorageLocation::parse("file://./data").unwrap(),
+            StorageLocation::Files("./data".into())
+        );
+        assert!(StorageLocation::parse("ftp://x").is_err());
+        assert!(StorageLocation::parse("s3://").is_err());
+        assert_eq!(
+            LedgerLocation::parse("dynamodb://log").unwrap(),
+            LedgerLocation::DynamoDb {
+                table: "log".into()
+            }
+        );
+        assert!(LedgerLocation::parse("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! The processing log: one entry per upload, moved along its lifecycle by
+//! conditional transitions so concurrent workers cannot trample each other.
+
+mod model;
+mod sqlite;
+
+pub use model::{Failure, ImageInfo, LogEntry, LogPage, LogQuery, Status, Uploader};
+pub use sqlite::SqliteLedger;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("no log entry {0}")]
+    NotFound(Uuid),
+    #[error("log entry {id} is {actual:?}, which does not allow that change")]
+    Conflict { id: Uuid, actual: Status },
+    #[error("log entry {0} already exists")]
+    Duplicate(Uuid),
+    #[error("processing log backend failed: {0}")]
+    Backend(#[source] anyhow::Error),
+}
+
+impl LedgerError {
+    pub fn backend(error: impl Into<anyhow::Error>) -> Self {
+        Self::Backend(error.into())
+    }
+}
+
+#[async_trait]
+pub trait Ledger: Send + Sync + std::fmt::Debug {
+    /// Records a new entry; fails with `Duplicate` if the id exists.
+    async fn insert(&self, entry: &LogEntry) -> Result<(), LedgerError>;
+
+    async fn get(&self, id: Uuid) -> Result<Option<LogEntry>, LedgerError>;
+
+    /// Newest first, filtered, at most `query.limit` entries.
+    async fn list(&self, query: &LogQuery) -> Result<LogPage, LedgerError>;
+
+    /// Moves `pending` — or `processing` whose lease ran out, left by a crashed
+    /// worker — to `processing` with a fresh lease, counting the attempt.
+    /// `None` when the entry is finished or another worker holds the lease.
+    async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<LogEntry>, LedgerError>;
+
+    /// `processing` → `done`. Completing a `done` entry again is harmless
+    /// (the transform is deterministic); anything else is a `Conflict`.
+    async fn complete(&self, id: Uuid, transformed: ImageInfo) -> Result<LogEntry, LedgerError>;
+
+    /// Any unfinished entry → `failed`. A `done` entry is never overwritten.
+    async fn fail(&self, id: Uuid, failure: Failure) -> Result<LogEntry, LedgerError>;
+
+    /// Ids of entries still `pending` or `processing`, oldest first.
+    async fn unfinished(&self, limit: u32) -> Result<Vec<Uuid>, LedgerError>;
+}
+
+pub type SharedLedger = Arc<dyn Ledger>;

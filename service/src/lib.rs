@@ -1,0 +1,17 @@
+//! flipframe: upload photos, keep the original, serve a 1280×720 version
+//! rotated 180°, and record every upload in a processing log.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod jobs;
+pub mod ledger;
+pub mod pipeline;
+pub mod storage;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,0 +1,117 @@
+//! The one flipframe binary: `serve` (default), `transform`, `token`.
+
+use clap::Parser;
+use flipframe::auth::{DevIssuer, hash_token, new_token};
+use flipframe::cli::{Cli, Command, TokenCommand, TransformArgs};
+use flipframe::config::running_on_lambda;
+use flipframe::pipeline::{self, Limits, Rejection, TransformSpec};
+use flipframe::{Application, Config, telemetry};
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = Cli::parse()
+        .command
+        .or_else(|| Cli::parse_from(["flipframe", "serve"]).command)
+        .expect("serve is a command");
+    let result = match command {
+        Command::Serve(args) => serve(*args).await,
+        Command::Transform(args) => return transform(&args),
+        Command::Token(command) => token(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("flipframe: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: flipframe::cli::ServeArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(args)?;
+    telemetry::init(config.log_format);
+    Application::build(config)
+        .await?
+        .run_until_stopped()
+        .await?;
+    Ok(())
+}
+
+/// Exit codes: 0 done, 1 I/O trouble, 2 the image was refused (same text as the API).
+fn transform(args: &TransformArgs) -> ExitCode {
+    let limits = Limits::from(&args.limits);
+    let spec = TransformSpec {
+        fit: args.fit,
+        ..TransformSpec::default()
+    };
+    let input = match std::fs::read(&args.input) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            eprintln!("flipframe: cannot read {}: {error}", args.input.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = Instant::now();
+    let result = if input.len() as u64 > limits.max_body_bytes {
+        Err(Rejection::BodyTooLarge {
+            limit: limits.max_body_bytes,
+        })
+    } else {
+        pipeline::transform(&input, &spec, &limits)
+    };
+    let encoded = match result {
+        Ok(encoded) => encoded,
+        Err(rejection) => {
+            eprintln!("flipframe: {rejection} ({})", rejection.code());
+            return ExitCode::from(2);
+        }
+    };
+    let elapsed = started.elapsed();
+    if let Err(error) = std::fs::write(&args.output, &encoded.bytes) {
+        eprintln!("flipframe: cannot write {}: {error}", args.output.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "{} → {} ({} {}×{}, {} bytes) in {:.1} ms",
+        args.input.display(),
+        args.output.display(),
+        encoded.format.content_type(),
+        encoded.width,
+        encoded.height,
+        encoded.bytes.len(),
+        elapsed.as_secs_f64() * 1000.0
+    );
+    ExitCode::SUCCESS
+}
+
+fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Hash => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            println!("{}", hash_token(input.trim_end_matches(['\r', '\n']))?);
+        }
+        TokenCommand::New { name } => {
+            let token = new_token();
+            let hash = hash_token(&token)?;
+            println!("token:  {token}");
+            println!("sha256: {hash}");
+            println!("# give the token to the external system; configure only the hash:");
+            println!("FLIPFRAME_EXTERNAL_TOKENS={name}:{hash}");
+        }
+        TokenCommand::Dev {
+            user,
+            email,
+            ttl,
+            data,
+        } => {
+            anyhow::ensure!(!running_on_lambda(), "dev tokens are refused on AWS Lambda");
+            let issuer = DevIssuer::load_or_create(&data.data_dir)?;
+            println!("{}", issuer.mint(&user, email.as_deref(), ttl)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! Encodes the output: JPEG for opaque images, PNG where transparency must
+//! survive. Encoders write pixels only, so no metadata (GPS!) leaks through.
+
+use super::{Rejection, TransformSpec};
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::PngEncoder;
+use image::{DynamicImage, ImageEncoder};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+}
+
+impl OutputFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+        }
+    }
+
+    pub fn from_content_type(content_type: &str) -> Option<Self> {
+        match content_type {
+            "image/jpeg" => Some(Self::Jpeg),
+            "image/png" => Some(Self::Png),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub format: OutputFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+pub fn encode(image: DynamicImage, spec: &TransformSpec) -> Result<Encoded, Rejection> {
+    let (width, height) = (image.width(), image.height());
+    let mut bytes = Vec::new();
+    let format = match image {
+        DynamicImage::ImageRgba8(rgba) if rgba.pixels().any(|p| p.0[3] < u8::MAX) => {
+            PngEncoder::new(&mut bytes)
+                .write_image(&rgba, width, height, image::ExtendedColorType::Rgba8)
+                .map_err(Rejection::undecodable)?;
+            OutputFormat::Png
+        }
+        other => {
+            let rgb = other.into_rgb8();
+            JpegEncoder::new_with_quality(&mut bytes, spec.jpeg_quality)
+                .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
+                .map_err(Rejection::undecodable)?;
+            OutputFormat::Jpeg
+        }
+    };
+    Ok(Encoded {
+        bytes,
+        format,
+        width,
+        height,
+    })
+}

@@ -1,0 +1,13 @@
+//! HTTP tests against the real application on a real listener (port 0).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "auth.rs"]
+mod api_auth;
+mod downloads;
+mod helpers;
+mod jwks;
+mod log;
+mod recovery;
+mod upload;

@@ -1,0 +1,210 @@
+//! The `flipframe` binary itself: transform, token commands, and serve.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::images::*;
+
+fn flipframe() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flipframe"));
+    command.env_remove("AWS_LAMBDA_RUNTIME_API");
+    command
+}
+
+#[test]
+fn transform_writes_the_same_result_as_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jpg");
+    let output = dir.path().join("out.jpg");
+    std::fs::write(&input, marked_jpeg()).unwrap();
+    let run = flipframe()
+        .arg("transform")
+        .arg(&input)
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let image = decode(&std::fs::read(&output).unwrap());
+    assert_corners(&image, [WHITE, BLUE, GREEN, RED]);
+
+    let contain = dir.path().join("contain.jpg");
+    let wide = dir.path().join("wide.png");
+    std::fs::write(&wide, png(quadrants(2000, 500))).unwrap();
+    let run = flipframe()
+        .args(["transform", "--fit", "contain"])
+        .arg(&wide)
+        .arg(&contain)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert_colour(&decode(&std::fs::read(&contain).unwrap()), 640, 20, BLACK);
+}
+
+#[test]
+fn transform_refuses_bad_input_with_the_api_s_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("evil.svg");
+    let output = dir.path().join("out.jpg");
+    std::fs::write(&input, fixture("script.svg")).unwrap();
+    let run = flipframe()
+        .arg("transform")
+        .arg(&input)
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("SVG is not accepted: it can carry scripts (svg_not_accepted)"),
+        "{stderr}"
+    );
+    assert!(!output.exists());
+
+    let run = flipframe()
+        .args(["transform", "--max-body-bytes", "100"])
+        .arg(dir.path().join("evil.svg"))
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("body_too_large"));
+}
+
+#[test]
+fn token_new_and_token_hash_agree() {
+    let run = flipframe()
+        .args(["token", "new", "--name", "partner-a"])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    let field = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (token, hash) = (field("token:"), field("sha256:"));
+    assert!(token.len() >= 32);
+    assert!(stdout.contains(&format!("FLIPFRAME_EXTERNAL_TOKENS=partner-a:{hash}")));
+
+    let mut child = flipframe()
+        .args(["token", "hash"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), hash);
+
+    let mut child = flipframe()
+        .args(["token", "hash"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    write!(child.stdin.take().unwrap(), "short").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32"));
+}
+
+#[test]
+fn serve_runs_with_embedded_defaults_and_dev_tokens_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = flipframe()
+        .current_dir(dir.path())
+        .env("FLIPFRAME_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("FLIPFRAME_DATA_DIR")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let token = flipframe()
+        .current_dir(dir.path())
+        .args(["token", "dev", "--user", "alice"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.split('.').count(), 3);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let result = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = client
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+            {
+                break response.status();
+            }
+            assert!(Instant::now() < deadline, "the server never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        .as_u16();
+        client
+            .get(format!("http://127.0.0.1:{port}/v1/images"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(result, 200);
+    assert!(
+        dir.path().join("flipframe-data/ledger.db").exists(),
+        "embedded default data folder"
+    );
+}
+
+#[test]
+fn dev_auth_is_refused_on_lambda() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = flipframe()
+        .current_dir(dir.path())
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+        .env_remove("FLIPFRAME_COGNITO_ISSUER")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("dev auth is refused on AWS Lambda"));
+}
+
+#[test]
+fn bad_configuration_is_refused_at_start() {
+    let run = flipframe()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--external-tokens",
+            "partner:not-a-hash",
+        ])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("SHA-256 hash"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

@@ -1,0 +1,294 @@
+//! The image pipeline on real images: geometry, the 180° turn, EXIF,
+//! metadata, transparency, fit modes, and every class of bad input.
+
+mod support;
+
+use flipframe::pipeline::{
+    self, Fit, Format, Limits, OutputFormat, Rejection, TransformSpec, transform,
+};
+use support::images::*;
+
+fn run(bytes: &[u8]) -> pipeline::Encoded {
+    transform(bytes, &TransformSpec::default(), &Limits::default()).expect("transforms")
+}
+
+fn run_with_fit(bytes: &[u8], fit: Fit) -> pipeline::Encoded {
+    let spec = TransformSpec {
+        fit,
+        ..TransformSpec::default()
+    };
+    transform(bytes, &spec, &Limits::default()).expect("transforms")
+}
+
+#[test]
+fn output_is_1280_by_720_jpeg_for_every_accepted_format() {
+    let inputs = [
+        ("jpeg", marked_jpeg()),
+        ("png", png(quadrants(1000, 1000))),
+        ("webp", fixture("quadrants.webp")),
+        ("gif", fixture("animated.gif")),
+        ("bmp", fixture("quadrants.bmp")),
+        ("tiff", fixture("quadrants.tiff")),
+        ("tiny", png(quadrants(3, 2))),
+        ("panorama", png(quadrants(8000, 200))),
+    ];
+    for (name, bytes) in inputs {
+        let encoded = run(&bytes);
+        assert_eq!(encoded.format, OutputFormat::Jpeg, "{name}");
+        let output = decode(&encoded.bytes);
+        assert_eq!((output.width(), output.height()), (1280, 720), "{name}");
+        assert_eq!((encoded.width, encoded.height), (1280, 720), "{name}");
+    }
+}
+
+#[test]
+fn the_image_is_turned_half_way_round() {
+    let output = decode(&run(&marked_jpeg()).bytes);
+    // Red was top-left; after 180° it is bottom-right, and so on.
+    assert_corners(&output, [WHITE, BLUE, GREEN, RED]);
+}
+
+#[test]
+fn exif_orientation_is_applied_before_the_turn() {
+    // Orientation 3 says "display upside down": with the 180° turn on top the
+    // output looks like the stored pixels.
+    let upside_down = with_exif_orientation(&marked_jpeg(), 3);
+    assert_corners(&decode(&run(&upside_down).bytes), [RED, GREEN, BLUE, WHITE]);
+
+    // Orientation 6 says "rotate 90° clockwise": a portrait photo, whose centre
+    // band is cropped into the landscape frame.
+    let portrait = with_exif_orientation(&marked_jpeg(), 6);
+    let validated = pipeline::validate(&portrait, Some("image/jpeg"), &Limits::default()).unwrap();
+    assert_eq!((validated.width, validated.height), (900, 1600));
+    assert_corners(&decode(&run(&portrait).bytes), [GREEN, WHITE, RED, BLUE]);
+}
+
+#[test]
+fn a_real_phone_style_photo_is_oriented_and_stripped_of_metadata() {
+    let photo = fixture("exif-orientation-6.jpg");
+    assert!(contains(&photo, b"Exif") && contains(&photo, b"FlipframeCam"));
+    let validated = pipeline::validate(&photo, None, &Limits::default()).unwrap();
+    assert_eq!((validated.width, validated.height), (180, 320));
+    let encoded = run(&photo);
+    assert!(!contains(&encoded.bytes, b"Exif"), "EXIF survived");
+    assert!(
+        !contains(&encoded.bytes, b"FlipframeCam"),
+        "camera make survived"
+    );
+    assert!(
+        !has_jpeg_marker(&encoded.bytes, 0xE1),
+        "an APP1 segment survived"
+    );
+    assert_corners(&decode(&encoded.bytes), [GREEN, WHITE, RED, BLUE]);
+}
+
+#[test]
+fn transparency_is_kept_as_png() {
+    for bytes in [transparent_png(1600, 900), fixture("transparent.png")] {
+        let encoded = run(&bytes);
+        assert_eq!(encoded.format, OutputFormat::Png);
+        let output = decode(&encoded.bytes).to_rgba8();
+        assert_eq!(output.dimensions(), (1280, 720));
+        // The transparent top-left quadrant ends up bottom-right.
+        assert_eq!(output.get_pixel(1180, 620).0[3], 0);
+        assert_eq!(output.get_pixel(100, 100).0[3], 255);
+    }
+}
+
+#[test]
+fn an_opaque_image_with_an_alpha_channel_becomes_jpeg() {
+    let rgba = image::DynamicImage::ImageRgb8(quadrants(1600, 900)).to_rgba8();
+    let bytes = encode(
+        &image::DynamicImage::ImageRgba8(rgba),
+        image::ImageFormat::Png,
+    );
+    assert_eq!(run(&bytes).format, OutputFormat::Jpeg);
+}
+
+#[test]
+fn animated_gifs_use_their_first_frame() {
+    let output = decode(&run(&animated_gif(&[RED, BLUE, GREEN])).bytes);
+    assert_colour(&output, 640, 360, RED);
+}
+
+#[test]
+fn fit_modes_differ_as_documented() {
+    // A 2:1 image: left half red, right half blue (quadrants with equal rows).
+    let wide = image::RgbImage::from_fn(2000, 1000, |x, _| {
+        image::Rgb(if x < 1000 { RED } else { BLUE })
+    });
+    let bytes = png(wide);
+
+    let contain = decode(&run_with_fit(&bytes, Fit::Contain).bytes);
+    // 1280×640 inside 1280×720: 40 px black bars top and bottom.
+    assert_colour(&contain, 640, 10, BLACK);
+    assert_colour(&contain, 640, 710, BLACK);
+    assert_colour(&contain, 100, 360, BLUE);
+
+    let cover = decode(&run_with_fit(&bytes, Fit::Cover).bytes);
+    // The sides are cropped: content reaches the top edge, no bars.
+    assert_colour(&cover, 100, 5, BLUE);
+    assert_colour(&cover, 1180, 5, RED);
+
+    let fill = decode(&run_with_fit(&bytes, Fit::Fill).bytes);
+    // Stretched: the colour boundary stays exactly at the centre.
+    assert_colour(&fill, 630, 360, BLUE);
+    assert_colour(&fill, 650, 360, RED);
+    assert_colour(&fill, 640, 5, fill.to_rgb8().get_pixel(640, 5).0);
+    // Cover crops 2000→1778 px of width, so its boundary is also central but
+    // the scale differs: a pixel 300 px left of centre is blue in both.
+    assert_colour(&cover, 340, 360, BLUE);
+}
+
+#[test]
+fn the_transform_is_deterministic() {
+    let bytes = marked_jpeg();
+    assert_eq!(run(&bytes).bytes, run(&bytes).bytes);
+}
+
+#[test]
+fn bad_input_is_refused_with_the_right_reason() {
+    let limits = Limits::default();
+    let cases: Vec<(&str, Vec<u8>, &str, u16)> = vec![
+        ("empty", vec![], "empty_body", 400),
+        (
+            "text",
+            b"just some text".to_vec(),
+            "unsupported_format",
+            415,
+        ),
+        ("svg", fixture("script.svg"), "svg_not_accepted", 415),
+        (
+            "pdf",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(),
+            "unsupported_format",
+            415,
+        ),
+        (
+            "truncated jpeg",
+            fixture("truncated.jpg"),
+            "undecodable_image",
+            400,
+        ),
+        (
+            "jpeg cut after the header",
+            marked_jpeg()[..700].to_vec(),
+            "undecodable_image",
+            400,
+        ),
+        (
+            "png cut in half",
+            half(&png(quadrants(300, 300))),
+            "undecodable_image",
+            400,
+        ),
+        (
+            "gif cut in half",
+            half(&animated_gif(&[RED, BLUE])),
+            "undecodable_image",
+            400,
+        ),
+        (
+            "bomb: 100000² png",
+            png_claiming(100_000, 100_000),
+            "dimensions_exceeded",
+            400,
+        ),
+        (
+            "side over the limit",
+            png_claiming(16_385, 10),
+            "dimensions_exceeded",
+            400,
+        ),
+        (
+            "pixels over the limit",
+            png_claiming(10_000, 5_001),
+            "dimensions_exceeded",
+            400,
+        ),
+        ("zero width", png_claiming(0, 10), "undecodable_image", 400),
+    ];
+    for (name, bytes, code, status) in cases {
+        let rejection = pipeline::validate(&bytes, None, &limits).expect_err(name);
+        assert_eq!(rejection.code(), code, "{name}: {rejection}");
+        assert_eq!(rejection.status().as_u16(), status, "{name}");
+        // The transform refuses exactly the same way.
+        let again = transform(&bytes, &TransformSpec::default(), &limits).expect_err(name);
+        assert_eq!(again.code(), code, "{name}");
+    }
+}
+
+#[test]
+fn a_declared_type_that_contradicts_the_bytes_is_refused() {
+    let rejection = pipeline::validate(&marked_jpeg(), Some("image/png"), &Limits::default())
+        .expect_err("contradiction");
+    assert_eq!(
+        rejection,
+        Rejection::ContentTypeMismatch {
+            declared: "image/png".into(),
+            detected: "image/jpeg".into()
+        }
+    );
+    assert_eq!(rejection.status().as_u16(), 415);
+}
+
+#[test]
+fn frame_and_pixel_limits_are_configurable() {
+    let limits = Limits {
+        max_frames: 2,
+        max_pixels: 10_000,
+        ..Limits::default()
+    };
+    let gif = animated_gif(&[RED, GREEN, BLUE]);
+    assert_eq!(
+        pipeline::validate(&gif, None, &limits).unwrap_err(),
+        Rejection::TooManyFrames { limit: 2 }
+    );
+    let big = png(quadrants(200, 200));
+    assert_eq!(
+        pipeline::validate(&big, None, &limits).unwrap_err().code(),
+        "dimensions_exceeded"
+    );
+    assert!(pipeline::validate(&png(quadrants(100, 100)), None, &limits).is_ok());
+}
+
+#[test]
+fn every_stage_can_be_run_on_its_own() {
+    let bytes = marked_jpeg();
+    let limits = Limits::default();
+    let format = pipeline::sniff(&bytes).unwrap();
+    assert_eq!(format, Format::Jpeg);
+    let inspection = pipeline::inspect(&bytes, format, &limits).unwrap();
+    assert_eq!((inspection.width, inspection.height), (1600, 900));
+    let decoded = pipeline::decode(&bytes, &inspection, &limits).unwrap();
+    let mut framed = pipeline::resize(decoded, &TransformSpec::default()).unwrap();
+    assert_eq!((framed.width(), framed.height()), (1280, 720));
+    pipeline::rotate_half_turn(&mut framed);
+    assert_corners(&framed, [WHITE, BLUE, GREEN, RED]);
+    let encoded = pipeline::encode(framed, &TransformSpec::default()).unwrap();
+    assert_eq!(encoded.format, OutputFormat::Jpeg);
+}
+
+fn half(bytes: &[u8]) -> Vec<u8> {
+    bytes[..bytes.len() / 2].to_vec()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether a JPEG has a marker segment 0xFF `marker` before its scan data.
+fn has_jpeg_marker(jpeg: &[u8], marker: u8) -> bool {
+    let mut at = 2;
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF {
+        let kind = jpeg[at + 1];
+        if kind == marker {
+            return true;
+        }
+        if kind == 0xDA {
+            return false;
+        }
+        at += 2 + u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]) as usize;
+    }
+    false
+}

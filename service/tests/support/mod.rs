@@ -1,0 +1,6 @@
+//! Test support shared by the test binaries: real images made on the fly and
+//! a mock Cognito issuer serving real keys over real HTTP.
+#![allow(dead_code)]
+
+pub mod images;
+pub mod mock_cognito;
