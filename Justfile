@@ -30,3 +30,12 @@ fmt:
 bench:
     @echo "not yet: the benchmark suite lands with the performance issue" >&2
     @exit 1
+
+# Build the Lambda zip for provided.al2023: ARCH is x86_64 (default) or arm64.
+# Fails when the binary needs a glibc newer than Amazon Linux 2023's 2.34.
+lambda-zip ARCH="x86_64":
+    command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
+    cargo lambda build --release --bin flipframe --output-format zip --lambda-dir target/lambda \
+        --target {{ if ARCH == "arm64" { "aarch64-unknown-linux-gnu.2.34" } else { "x86_64-unknown-linux-gnu.2.34" } }}
+    scripts/check-glibc target/lambda/flipframe/bootstrap 2.34
+    @ls -l target/lambda/flipframe/bootstrap.zip

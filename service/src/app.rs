@@ -6,11 +6,12 @@ use crate::auth::{
     Authenticator, DEV_CLIENT_ID, DEV_ISSUER, DevIssuer, HttpJwks, JwksCache, JwtVerifier,
     StaticJwks,
 };
+use crate::aws;
 use crate::config::{AuthMode, Config, LedgerLocation, StorageLocation};
 use crate::jobs::{ExternalTrigger, Processor, SharedQueue, Worker};
-use crate::ledger::{SharedLedger, SqliteLedger};
-use crate::storage::{FileStore, SharedStore};
-use anyhow::{Context, bail};
+use crate::ledger::{DynamoLedger, SharedLedger, SqliteLedger};
+use crate::storage::{FileStore, S3Store, SharedStore};
+use anyhow::Context;
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,38 +27,125 @@ pub struct Application {
     stop_worker: watch::Sender<bool>,
 }
 
-impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = open_store(&config.storage)?;
-        let ledger = open_ledger(&config.ledger)?;
-        let (auth, dev_jwks) = build_auth(&config)?;
+/// The storage and log backends a configuration names.
+#[derive(Debug, Clone)]
+pub struct Backends {
+    pub store: SharedStore,
+    pub ledger: SharedLedger,
+    /// Bounds CPU-heavy work (validation and transforms) process-wide.
+    pub cpu: Arc<Semaphore>,
+}
+
+impl Backends {
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let needs_aws = matches!(config.storage, StorageLocation::S3 { .. })
+            || matches!(config.ledger, LedgerLocation::DynamoDb { .. });
+        let sdk = if needs_aws {
+            Some(aws::sdk_config(&config.aws).await)
+        } else {
+            None
+        };
+        let store: SharedStore = match &config.storage {
+            StorageLocation::Files(root) => Arc::new(
+                FileStore::open(root)
+                    .with_context(|| format!("object folder {}", root.display()))?,
+            ),
+            StorageLocation::S3 { bucket, prefix } => {
+                let sdk = sdk.as_ref().expect("loaded for S3");
+                Arc::new(S3Store::new(aws::s3_client(sdk), bucket, prefix))
+            }
+        };
+        let ledger: SharedLedger = match &config.ledger {
+            LedgerLocation::Sqlite(path) => Arc::new(
+                SqliteLedger::open(path)
+                    .with_context(|| format!("SQLite log {}", path.display()))?,
+            ),
+            LedgerLocation::DynamoDb { table } => {
+                let sdk = sdk.as_ref().expect("loaded for DynamoDB");
+                Arc::new(DynamoLedger::new(aws::dynamodb_client(sdk), table))
+            }
+        };
         let cpu = Arc::new(Semaphore::new(
             std::thread::available_parallelism().map_or(2, usize::from),
         ));
+        Ok(Self { store, ledger, cpu })
+    }
+
+    pub fn processor(&self, config: &Config) -> Processor {
+        Processor {
+            store: Arc::clone(&self.store),
+            ledger: Arc::clone(&self.ledger),
+            spec: config.spec,
+            limits: config.limits,
+            lease: config.processing_lease,
+            cpu: Arc::clone(&self.cpu),
+        }
+    }
+
+    /// The router's state; `jobs` is how new uploads reach processing.
+    pub fn app_state(&self, config: &Config, jobs: SharedQueue) -> anyhow::Result<AppState> {
+        let (auth, dev_jwks) = build_auth(config)?;
+        Ok(AppState {
+            store: Arc::clone(&self.store),
+            ledger: Arc::clone(&self.ledger),
+            auth,
+            jobs,
+            limits: config.limits,
+            max_inline_bytes: config.max_inline_bytes,
+            cpu: Arc::clone(&self.cpu),
+            dev_jwks,
+        })
+    }
+}
+
+/// Creates the bucket and the table the configuration names when missing;
+/// says what it did, one line each.
+pub async fn create_missing_resources(config: &Config) -> anyhow::Result<Vec<String>> {
+    let sdk = aws::sdk_config(&config.aws).await;
+    let mut report = Vec::new();
+    match &config.storage {
+        StorageLocation::S3 { bucket, prefix } => {
+            let store = S3Store::new(aws::s3_client(&sdk), bucket, prefix);
+            let created = store.create_bucket_if_missing().await?;
+            report.push(format!(
+                "bucket {bucket}: {}",
+                if created { "created" } else { "exists" }
+            ));
+        }
+        StorageLocation::Files(root) => {
+            FileStore::open(root)?;
+            report.push(format!("object folder {}: ready", root.display()));
+        }
+    }
+    match &config.ledger {
+        LedgerLocation::DynamoDb { table } => {
+            let ledger = DynamoLedger::new(aws::dynamodb_client(&sdk), table);
+            let created = ledger.create_table_if_missing().await?;
+            report.push(format!(
+                "table {table}: {}",
+                if created { "created" } else { "exists" }
+            ));
+        }
+        LedgerLocation::Sqlite(path) => {
+            SqliteLedger::open(path)?;
+            report.push(format!("SQLite log {}: ready", path.display()));
+        }
+    }
+    Ok(report)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let backends = Backends::open(&config).await?;
         let (stop_worker, worker_stopped) = watch::channel(false);
         let jobs: SharedQueue = if config.workers == 0 {
             tracing::info!("no background worker (workers = 0)");
             Arc::new(ExternalTrigger)
         } else {
-            let processor = Processor {
-                store: Arc::clone(&store),
-                ledger: Arc::clone(&ledger),
-                spec: config.spec,
-                limits: config.limits,
-                lease: config.processing_lease,
-                cpu: Arc::clone(&cpu),
-            };
-            Arc::new(Worker::new(processor, config.workers).spawn(worker_stopped))
+            let worker = Worker::new(backends.processor(&config), config.workers);
+            Arc::new(worker.spawn(worker_stopped))
         };
-        let state = AppState {
-            store,
-            ledger,
-            auth,
-            jobs,
-            limits: config.limits,
-            cpu,
-            dev_jwks,
-        };
+        let state = backends.app_state(&config, jobs)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -94,30 +182,6 @@ impl Application {
             .await;
         let _ = self.stop_worker.send(true);
         served
-    }
-}
-
-fn open_store(location: &StorageLocation) -> anyhow::Result<SharedStore> {
-    match location {
-        StorageLocation::Files(root) => {
-            Ok(Arc::new(FileStore::open(root).with_context(|| {
-                format!("object folder {}", root.display())
-            })?))
-        }
-        StorageLocation::S3 { .. } => bail!("s3:// storage is not available in this build yet"),
-    }
-}
-
-fn open_ledger(location: &LedgerLocation) -> anyhow::Result<SharedLedger> {
-    match location {
-        LedgerLocation::Sqlite(path) => {
-            Ok(Arc::new(SqliteLedger::open(path).with_context(|| {
-                format!("SQLite log {}", path.display())
-            })?))
-        }
-        LedgerLocation::DynamoDb { .. } => {
-            bail!("dynamodb:// ledgers are not available in this build yet")
-        }
     }
 }
 

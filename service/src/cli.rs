@@ -25,6 +25,10 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Run the pipeline on a file exactly as the service would.
     Transform(TransformArgs),
+    /// Create the bucket and the table the configuration names, when missing.
+    Setup(Box<ServeArgs>),
+    /// Run as an AWS Lambda function (what runs when Lambda starts the binary).
+    Lambda(Box<LambdaArgs>),
     /// Make tokens: external-system tokens and their hashes, dev sign-in tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -56,9 +60,29 @@ pub struct ServeArgs {
     pub processing_lease: Duration,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// Objects larger than this are answered with a 307 to a presigned URL [default: 4000000 on Lambda, unlimited elsewhere].
+    #[arg(long, env = "FLIPFRAME_MAX_INLINE_BYTES")]
+    pub max_inline_bytes: Option<u64>,
     /// Log format.
     #[arg(long, env = "FLIPFRAME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LambdaArgs {
+    /// Which function this is: the HTTP API, or the S3-event processor.
+    #[arg(long, env = "FLIPFRAME_LAMBDA_ROLE", value_enum, default_value_t = LambdaRole::Api)]
+    pub role: LambdaRole,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LambdaRole {
+    /// API Gateway HTTP API (payload v2) events → the axum router.
+    Api,
+    /// S3 `ObjectCreated` events on `originals/` → `process(id)`.
+    Processor,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,7 @@
 //! The validated configuration the application is built from.
 
 use crate::auth::ExternalTokens;
+use crate::aws::AwsSettings;
 use crate::cli::{LogFormat, ServeArgs};
 use crate::pipeline::{Limits, TransformSpec};
 use anyhow::{Context, bail};
@@ -22,6 +23,10 @@ pub struct Config {
     pub auth: AuthMode,
     pub external_tokens: ExternalTokens,
     pub log_format: LogFormat,
+    pub aws: AwsSettings,
+    /// Larger objects are answered with a redirect to a presigned URL instead
+    /// of inline (Lambda responses cannot exceed 6 MB).
+    pub max_inline_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +70,8 @@ impl Config {
             auth: AuthMode::Dev,
             external_tokens: ExternalTokens::default(),
             log_format: LogFormat::Text,
+            aws: AwsSettings::default(),
+            max_inline_bytes: None,
         }
     }
 
@@ -124,9 +131,16 @@ impl Config {
             auth,
             external_tokens,
             log_format: args.log_format,
+            aws: AwsSettings::from_env(),
+            max_inline_bytes: args
+                .max_inline_bytes
+                .or(running_on_lambda().then_some(LAMBDA_MAX_INLINE_BYTES)),
         })
     }
 }
+
+/// Lambda answers at most 6 MB, and binary bodies travel base64-encoded (4/3).
+pub const LAMBDA_MAX_INLINE_BYTES: u64 = 4_000_000;
 
 /// Lambda's runtime sets this for every function; nothing else does.
 pub fn running_on_lambda() -> bool {

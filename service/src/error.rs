@@ -51,6 +51,8 @@ pub enum ApiError {
     NotReady(Status),
     #[error("processing failed: {}", .0.message)]
     ProcessingFailed(Failure),
+    #[error("{0}")]
+    NotImplemented(&'static str),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -82,6 +84,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotReady(_) => StatusCode::CONFLICT,
             Self::ProcessingFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,6 +100,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NotReady(_) => "not_ready",
             Self::ProcessingFailed(_) => "processing_failed",
+            Self::NotImplemented(_) => "not_available",
             Self::Internal(_) => "internal_error",
         }
     }

@@ -4,10 +4,12 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod jobs;
+pub mod lambda;
 pub mod ledger;
 pub mod pipeline;
 pub mod storage;

@@ -4,7 +4,7 @@ use clap::Parser;
 use flipframe::auth::{DevIssuer, hash_token, new_token};
 use flipframe::cli::{Cli, Command, TokenCommand, TransformArgs};
 use flipframe::config::running_on_lambda;
-use flipframe::pipeline::{self, Limits, Rejection, TransformSpec};
+use flipframe::pipeline::{self, Limits, TransformSpec};
 use flipframe::{Application, Config, telemetry};
 use std::io::Read;
 use std::process::ExitCode;
@@ -12,12 +12,20 @@ use std::time::Instant;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Lambda starts `bootstrap` without arguments.
+    let default = if running_on_lambda() {
+        "lambda"
+    } else {
+        "serve"
+    };
     let command = Cli::parse()
         .command
-        .or_else(|| Cli::parse_from(["flipframe", "serve"]).command)
-        .expect("serve is a command");
+        .or_else(|| Cli::parse_from(["flipframe", default]).command)
+        .expect("serve and lambda are commands");
     let result = match command {
         Command::Serve(args) => serve(*args).await,
+        Command::Setup(args) => setup(*args).await,
+        Command::Lambda(args) => lambda(*args).await,
         Command::Transform(args) => return transform(&args),
         Command::Token(command) => token(command),
     };
@@ -40,6 +48,21 @@ async fn serve(args: flipframe::cli::ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn lambda(args: flipframe::cli::LambdaArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(args.serve)?;
+    telemetry::init_lambda();
+    flipframe::lambda::run(args.role, config).await
+}
+
+async fn setup(args: flipframe::cli::ServeArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(args)?;
+    telemetry::init(config.log_format);
+    for created in flipframe::app::create_missing_resources(&config).await? {
+        println!("{created}");
+    }
+    Ok(())
+}
+
 /// Exit codes: 0 done, 1 I/O trouble, 2 the image was refused (same text as the API).
 fn transform(args: &TransformArgs) -> ExitCode {
     let limits = Limits::from(&args.limits);
@@ -55,14 +78,7 @@ fn transform(args: &TransformArgs) -> ExitCode {
         }
     };
     let started = Instant::now();
-    let result = if input.len() as u64 > limits.max_body_bytes {
-        Err(Rejection::BodyTooLarge {
-            limit: limits.max_body_bytes,
-        })
-    } else {
-        pipeline::transform(&input, &spec, &limits)
-    };
-    let encoded = match result {
+    let encoded = match pipeline::transform(&input, &spec, &limits) {
         Ok(encoded) => encoded,
         Err(rejection) => {
             eprintln!("flipframe: {rejection} ({})", rejection.code());

@@ -2,6 +2,8 @@
 
 mod support;
 
+use support::moto::{moto, unique};
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -207,4 +209,147 @@ fn bad_configuration_is_refused_at_start() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+}
+
+/// Starts `flipframe serve` with `env` on a free port and waits for /healthz.
+fn serve_with(env: &[(&str, String)], dir: &std::path::Path) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = flipframe();
+    command
+        .current_dir(dir)
+        .env("FLIPFRAME_LISTEN", format!("127.0.0.1:{port}"))
+        .stderr(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("flipframe serve exited: {status}");
+        }
+        assert!(Instant::now() < deadline, "flipframe serve never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+#[test]
+fn standalone_instances_share_s3_and_dynamodb() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
+        (
+            "FLIPFRAME_STORAGE",
+            format!("s3://{}/flipframe", unique("bucket")),
+        ),
+        ("FLIPFRAME_LEDGER", format!("dynamodb://{}", unique("log"))),
+    ];
+    let setup = |expect: &str| {
+        let mut command = flipframe();
+        command.current_dir(dir.path()).arg("setup");
+        for (name, value) in &env {
+            command.env(name, value);
+        }
+        let run = command.output().unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stdout = String::from_utf8(run.stdout).unwrap();
+        assert_eq!(stdout.matches(expect).count(), 2, "{stdout}");
+    };
+    setup("created");
+    setup("exists");
+
+    // Two instances, one with no worker: the other one processes for both.
+    let api_only = [env.clone(), vec![("FLIPFRAME_WORKERS", "0".to_owned())]].concat();
+    let (mut first, first_port) = serve_with(&api_only, dir.path());
+    let (mut second, second_port) = serve_with(&env, dir.path());
+    let token = flipframe()
+        .current_dir(dir.path())
+        .args(["token", "dev", "--user", "alice"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let upload = client
+                .post(format!("http://127.0.0.1:{first_port}/v1/images"))
+                .bearer_auth(&token)
+                .header("content-type", "image/jpeg")
+                .body(marked_jpeg())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(upload.status(), 202);
+            let id = upload.json::<serde_json::Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let response = client
+                    .get(format!(
+                        "http://127.0.0.1:{first_port}/v1/images/{id}/transformed"
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                if response.status() == 200 {
+                    let image = decode(&response.bytes().await.unwrap());
+                    assert_corners(&image, [WHITE, BLUE, GREEN, RED]);
+                    break;
+                }
+                assert_eq!(response.status(), 409);
+                assert!(
+                    Instant::now() < deadline,
+                    "never processed by the second instance"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            // The second instance serves the same log.
+            let log: serde_json::Value = client
+                .get(format!("http://127.0.0.1:{second_port}/v1/images"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(log["items"][0]["id"], id);
+        })
+    }));
+    for child in [&mut first, &mut second] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    result.unwrap();
+}
+
+#[test]
+fn lambda_mode_refuses_local_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = flipframe()
+        .current_dir(dir.path())
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+        .env(
+            "FLIPFRAME_COGNITO_ISSUER",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+        )
+        .env("FLIPFRAME_COGNITO_CLIENT_IDS", "client")
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("file storage is refused on AWS Lambda"));
 }

@@ -6,6 +6,7 @@ use super::responses::serve_image;
 use super::upload_body::{UploadBody, clean_filename, read_upload};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::jobs::describe;
 use crate::ledger::{Failure, ImageInfo, LogEntry, LogQuery, Status, Uploader};
 use crate::pipeline::{self, OutputFormat, Rejection};
 use crate::storage::ObjectKey;
@@ -16,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -115,20 +115,14 @@ async fn inspect_upload(
     let (bytes, declared, limits) = (body.bytes.clone(), body.declared_type.clone(), state.limits);
     tokio::task::spawn_blocking(move || {
         let validated = pipeline::validate(&bytes, declared.as_deref(), &limits)?;
-        Ok(ImageInfo {
-            content_type: validated.format.content_type().to_owned(),
-            bytes: bytes.len() as u64,
-            width: validated.width,
-            height: validated.height,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-        })
+        Ok(describe(&bytes, &validated))
     })
     .await
     .map_err(ApiError::internal)
 }
 
 /// Records a refused upload as `failed` and answers with the rejection.
-async fn refuse(
+pub(super) async fn refuse(
     state: &AppState,
     id: Uuid,
     filename: Option<String>,
@@ -244,7 +238,7 @@ pub async fn entry(
     Ok(Json(find(&state, id).await?))
 }
 
-async fn find(state: &AppState, id: Uuid) -> Result<LogEntry, ApiError> {
+pub(super) async fn find(state: &AppState, id: Uuid) -> Result<LogEntry, ApiError> {
     state
         .ledger
         .get(id)
@@ -261,6 +255,7 @@ async fn find(state: &AppState, id: Uuid) -> Result<LogEntry, ApiError> {
     responses(
         (status = 200, description = "The original image", content_type = "image/*",
          headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 307, description = "Too large to answer inline here: fetch it from the presigned `Location`"),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -7,6 +7,7 @@ mod images;
 mod openapi;
 mod responses;
 mod upload_body;
+mod uploads;
 
 pub use extract::{AnyCaller, SignedInUser};
 pub use openapi::ApiDoc;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub jobs: SharedQueue,
     pub limits: Limits,
+    /// Larger objects are answered with a redirect to a presigned URL.
+    pub max_inline_bytes: Option<u64>,
     /// Bounds CPU-heavy work (upload validation, transforms) process-wide.
     pub cpu: Arc<Semaphore>,
     /// The dev issuer's public keys as JSON, published only in dev auth mode.
@@ -60,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(images::entry))
         .routes(routes!(images::original))
         .routes(routes!(images::transformed))
+        .routes(routes!(uploads::start_upload))
         .routes(routes!(health::healthz))
         .split_for_parts();
     let openapi =

@@ -8,6 +8,10 @@ use crate::storage::ObjectKey;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+/// How long a redirect to a presigned URL stays usable.
+const REDIRECT_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// Content at an id never changes, but it is private to signed-in callers.
 const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
@@ -28,6 +32,17 @@ pub async fn serve_image(
     ];
     if matches_etag(request_headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, validators).into_response());
+    }
+    if state
+        .max_inline_bytes
+        .is_some_and(|limit| info.bytes > limit)
+        && let Some(url) = state.store.presign_get(&key, REDIRECT_TTL).await?
+    {
+        return Ok((
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, header_value(&url)?)],
+        )
+            .into_response());
     }
     let bytes = state.store.get(&key).await?.ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("{key} is in the log but not in storage"))

@@ -5,7 +5,7 @@
 mod processor;
 mod worker;
 
-pub use processor::{Outcome, Processor};
+pub use processor::{Outcome, Processor, UPLOAD_WINDOW, describe};
 pub use worker::{Worker, WorkerQueue};
 
 use std::sync::Arc;

@@ -1,11 +1,12 @@
 //! One upload's processing: claim, transform behind a panic boundary, store,
-//! record. Safe to run twice for the same id: claims are conditional and the
-//! transform is deterministic.
+//! record. Safe to run twice for the same id, and for ids whose S3 event
+//! arrives again: claims are conditional and the transform is deterministic.
 
 use crate::ledger::{Failure, ImageInfo, LedgerError, LogEntry, SharedLedger};
-use crate::pipeline::{self, Limits, TransformSpec};
+use crate::pipeline::{self, Limits, TransformSpec, Validated};
 use crate::storage::{ObjectKey, SharedStore};
 use bytes::Bytes;
+use chrono::Utc;
 use sha2::{Digest, Sha256};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -16,11 +17,15 @@ use uuid::Uuid;
 /// A poison input is given up on after this many claims.
 const MAX_ATTEMPTS: u32 = 3;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How long a presigned upload may take to arrive before its entry fails.
+pub const UPLOAD_WINDOW: Duration = Duration::from_secs(20 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Done,
     Failed(Failure),
-    /// Finished already, or another worker holds the lease.
+    /// Finished already, held by another worker, or still awaiting its upload.
     Skipped,
 }
 
@@ -38,38 +43,83 @@ pub struct Processor {
 impl Processor {
     #[tracing::instrument(skip(self), fields(outcome))]
     pub async fn process(&self, id: Uuid) -> anyhow::Result<Outcome> {
+        let Some(entry) = self.ledger.get(id).await? else {
+            tracing::warn!(%id, "no log entry for this id");
+            return Ok(Outcome::Skipped);
+        };
+        if entry.status.is_finished() {
+            return Ok(Outcome::Skipped);
+        }
+        let key = ObjectKey::original(id);
+        let original = self.store.get(&key).await?;
+        // A presigned upload that has not arrived yet: not an error, yet.
+        let awaiting_upload = entry.original.is_none();
+        if original.is_none() && awaiting_upload && !upload_window_passed(&entry) {
+            return Ok(Outcome::Skipped);
+        }
         let Some(entry) = self.ledger.claim(id, self.lease).await? else {
             return Ok(Outcome::Skipped);
         };
-        if entry.attempts > MAX_ATTEMPTS {
-            return self
-                .give_up(
-                    id,
-                    "too_many_attempts",
-                    "processing was attempted too many times",
-                )
-                .await;
-        }
-        let Some(original) = self.store.get(&ObjectKey::original(id)).await? else {
-            return self
-                .give_up(
-                    id,
-                    "original_missing",
-                    "the original is no longer in storage",
-                )
-                .await;
-        };
-        let outcome = match self.run_transform(original).await {
-            Ok(encoded) => self.store_result(&entry, encoded).await?,
-            Err(failure) => self.give_up(id, &failure.code, &failure.message).await?,
+        let outcome = if entry.attempts > MAX_ATTEMPTS {
+            self.give_up(
+                id,
+                "too_many_attempts",
+                "processing was attempted too many times",
+            )
+            .await?
+        } else {
+            match original {
+                None if awaiting_upload => {
+                    self.give_up(id, "upload_missing", "the upload never arrived")
+                        .await?
+                }
+                None => {
+                    self.give_up(
+                        id,
+                        "original_missing",
+                        "the original is no longer in storage",
+                    )
+                    .await?
+                }
+                Some(bytes) => {
+                    self.transform_and_store(&entry, bytes, awaiting_upload)
+                        .await?
+                }
+            }
         };
         tracing::Span::current().record("outcome", tracing::field::debug(&outcome));
         Ok(outcome)
     }
 
+    async fn transform_and_store(
+        &self,
+        entry: &LogEntry,
+        bytes: Bytes,
+        unvalidated: bool,
+    ) -> anyhow::Result<Outcome> {
+        match self.run_transform(bytes.clone()).await {
+            Ok((source, encoded)) => {
+                // Validated only now: record what the original turned out to be.
+                let original = unvalidated.then(|| describe(&bytes, &source));
+                self.store_result(entry, original, encoded).await
+            }
+            Err(failure) => {
+                if unvalidated {
+                    // Never keep what validation refuses.
+                    self.store.delete(&ObjectKey::original(entry.id)).await?;
+                }
+                self.give_up(entry.id, &failure.code, &failure.message)
+                    .await
+            }
+        }
+    }
+
     /// Runs the transform on a blocking thread under the CPU bound; a panic
     /// becomes a failure of this upload, not of the process.
-    async fn run_transform(&self, original: Bytes) -> Result<pipeline::Encoded, Failure> {
+    async fn run_transform(
+        &self,
+        original: Bytes,
+    ) -> Result<(Validated, pipeline::Encoded), Failure> {
         let _permit = self
             .cpu
             .acquire()
@@ -78,12 +128,12 @@ impl Processor {
         let (spec, limits) = (self.spec, self.limits);
         let result = tokio::task::spawn_blocking(move || {
             std::panic::catch_unwind(AssertUnwindSafe(|| {
-                pipeline::transform(&original, &spec, &limits)
+                pipeline::transform_described(&original, &spec, &limits)
             }))
         })
         .await;
         match result {
-            Ok(Ok(Ok(encoded))) => Ok(encoded),
+            Ok(Ok(Ok(done))) => Ok(done),
             Ok(Ok(Err(rejection))) => Err(Failure {
                 code: rejection.code().to_owned(),
                 message: rejection.to_string(),
@@ -101,6 +151,7 @@ impl Processor {
     async fn store_result(
         &self,
         entry: &LogEntry,
+        original: Option<ImageInfo>,
         encoded: pipeline::Encoded,
     ) -> anyhow::Result<Outcome> {
         let info = ImageInfo {
@@ -118,7 +169,7 @@ impl Processor {
                 encoded.format.content_type(),
             )
             .await?;
-        match self.ledger.complete(entry.id, info).await {
+        match self.ledger.complete(entry.id, original, info).await {
             Ok(_) => Ok(Outcome::Done),
             // Another worker whose lease outlived ours finished it first.
             Err(LedgerError::Conflict { .. }) => Ok(Outcome::Skipped),
@@ -137,4 +188,20 @@ impl Processor {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// What the log records about a validated original.
+pub fn describe(bytes: &[u8], source: &Validated) -> ImageInfo {
+    ImageInfo {
+        content_type: source.format.content_type().to_owned(),
+        bytes: bytes.len() as u64,
+        width: source.width,
+        height: source.height,
+        sha256: hex::encode(Sha256::digest(bytes)),
+    }
+}
+
+fn upload_window_passed(entry: &LogEntry) -> bool {
+    let window = chrono::Duration::from_std(UPLOAD_WINDOW).unwrap_or(chrono::Duration::MAX);
+    Utc::now() > entry.created_at + window
 }

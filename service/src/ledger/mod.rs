@@ -1,9 +1,12 @@
 //! The processing log: one entry per upload, moved along its lifecycle by
 //! conditional transitions so concurrent workers cannot trample each other.
 
+mod dynamo;
 mod model;
+mod rules;
 mod sqlite;
 
+pub use dynamo::DynamoLedger;
 pub use model::{Failure, ImageInfo, LogEntry, LogPage, LogQuery, Status, Uploader};
 pub use sqlite::SqliteLedger;
 
@@ -45,9 +48,15 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     /// `None` when the entry is finished or another worker holds the lease.
     async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<LogEntry>, LedgerError>;
 
-    /// `processing` → `done`. Completing a `done` entry again is harmless
-    /// (the transform is deterministic); anything else is a `Conflict`.
-    async fn complete(&self, id: Uuid, transformed: ImageInfo) -> Result<LogEntry, LedgerError>;
+    /// `processing` → `done`, recording the original too when it was not known
+    /// at upload (presigned uploads). Completing a `done` entry again is
+    /// harmless (the transform is deterministic); anything else is a `Conflict`.
+    async fn complete(
+        &self,
+        id: Uuid,
+        original: Option<ImageInfo>,
+        transformed: ImageInfo,
+    ) -> Result<LogEntry, LedgerError>;
 
     /// Any unfinished entry → `failed`. A `done` entry is never overwritten.
     async fn fail(&self, id: Uuid, failure: Failure) -> Result<LogEntry, LedgerError>;

@@ -109,6 +109,12 @@ impl LogEntry {
         )
     }
 
+    /// A presigned upload: the client sends the image straight to storage;
+    /// processing validates it and records the original then.
+    pub fn new_awaiting_upload(id: Uuid, filename: Option<String>, uploader: Uploader) -> Self {
+        Self::new(id, filename, uploader, Status::Pending, None, None)
+    }
+
     /// An upload refused at the door: nothing stored, the reason recorded.
     pub fn new_refused(
         id: Uuid,

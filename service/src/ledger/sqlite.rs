@@ -1,7 +1,8 @@
 //! The processing log in SQLite (WAL, synchronous=FULL): each entry is stored
 //! as JSON beside the columns that queries filter and order on.
 
-use super::{Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogPage, LogQuery, Status};
+use super::rules::{self, Rule};
+use super::{Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogPage, LogQuery};
 use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
@@ -62,10 +63,7 @@ impl SqliteLedger {
 
     /// Reads the entry, lets `change` edit it, and writes it back in one
     /// transaction. `change` returns `Ok(false)` to leave the row untouched.
-    async fn transition<F>(&self, id: Uuid, change: F) -> Result<Option<LogEntry>, LedgerError>
-    where
-        F: FnOnce(&mut LogEntry, &mut i64) -> Result<bool, LedgerError> + Send + 'static,
-    {
+    async fn transition(&self, id: Uuid, change: Rule) -> Result<Option<LogEntry>, LedgerError> {
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(LedgerError::backend)?;
             let row: Option<(String, i64)> = tx
@@ -105,10 +103,6 @@ fn parse_entry(json: &str) -> Result<LogEntry, LedgerError> {
 
 fn to_json(entry: &LogEntry) -> Result<String, LedgerError> {
     serde_json::to_string(entry).map_err(LedgerError::backend)
-}
-
-fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 #[async_trait]
@@ -191,54 +185,23 @@ impl Ledger for SqliteLedger {
     }
 
     async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<LogEntry>, LedgerError> {
-        let lease_millis = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        self.transition(id, move |entry, lease_until| {
-            let now = now_millis();
-            let claimable = match entry.status {
-                Status::Pending => true,
-                Status::Processing => *lease_until <= now,
-                Status::Done | Status::Failed => false,
-            };
-            if claimable {
-                entry.status = Status::Processing;
-                entry.attempts += 1;
-                *lease_until = now.saturating_add(lease_millis);
-            }
-            Ok(claimable)
-        })
-        .await
+        self.transition(id, rules::claim(lease)).await
     }
 
-    async fn complete(&self, id: Uuid, transformed: ImageInfo) -> Result<LogEntry, LedgerError> {
+    async fn complete(
+        &self,
+        id: Uuid,
+        original: Option<ImageInfo>,
+        transformed: ImageInfo,
+    ) -> Result<LogEntry, LedgerError> {
         let changed = self
-            .transition(id, move |entry, lease_until| match entry.status {
-                Status::Processing => {
-                    entry.status = Status::Done;
-                    entry.transformed = Some(transformed);
-                    entry.failure = None;
-                    *lease_until = 0;
-                    Ok(true)
-                }
-                Status::Done => Ok(false),
-                actual => Err(LedgerError::Conflict { id, actual }),
-            })
+            .transition(id, rules::complete(original, transformed))
             .await?;
         self.current(id, changed).await
     }
 
     async fn fail(&self, id: Uuid, failure: Failure) -> Result<LogEntry, LedgerError> {
-        let changed = self
-            .transition(id, move |entry, lease_until| match entry.status {
-                Status::Pending | Status::Processing => {
-                    entry.status = Status::Failed;
-                    entry.failure = Some(failure);
-                    *lease_until = 0;
-                    Ok(true)
-                }
-                Status::Failed => Ok(false),
-                actual => Err(LedgerError::Conflict { id, actual }),
-            })
-            .await?;
+        let changed = self.transition(id, rules::fail(failure)).await?;
         self.current(id, changed).await
     }
 

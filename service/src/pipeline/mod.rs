@@ -92,12 +92,31 @@ pub fn transform(
     spec: &TransformSpec,
     limits: &Limits,
 ) -> Result<Encoded, Rejection> {
+    transform_described(bytes, spec, limits).map(|(_, encoded)| encoded)
+}
+
+/// The whole transform, also describing the source it validated on the way.
+pub fn transform_described(
+    bytes: &[u8],
+    spec: &TransformSpec,
+    limits: &Limits,
+) -> Result<(Validated, Encoded), Rejection> {
+    if bytes.len() as u64 > limits.max_body_bytes {
+        return Err(Rejection::BodyTooLarge {
+            limit: limits.max_body_bytes,
+        });
+    }
     let format = sniff(bytes)?;
     let inspection = inspect(bytes, format, limits)?;
     let image = decode(bytes, &inspection, limits)?;
+    let source = Validated {
+        format,
+        width: image.width(),
+        height: image.height(),
+    };
     let mut framed = resize(image, spec)?;
     rotate_half_turn(&mut framed);
-    encode(framed, spec)
+    Ok((source, encode(framed, spec)?))
 }
 
 /// Turns the image upside down in place; a 180° turn needs no new buffer.

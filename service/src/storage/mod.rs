@@ -2,13 +2,16 @@
 //! server from ids, never from user input.
 
 mod file;
+mod s3;
 
 pub use file::FileStore;
+pub use s3::S3Store;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 
 use crate::pipeline::OutputFormat;
@@ -27,6 +30,12 @@ impl ObjectKey {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id of an `originals/{id}` key; `None` for anything else.
+    pub fn original_id(key: &str) -> Option<Uuid> {
+        key.strip_prefix("originals/")
+            .and_then(|id| Uuid::parse_str(id).ok())
     }
 }
 
@@ -66,6 +75,27 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     async fn get(&self, key: &ObjectKey) -> Result<Option<Bytes>, StorageError>;
     /// Removes the object; removing a missing object is not an error.
     async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError>;
+
+    /// A short-lived URL to GET the object directly; `None` where the backend
+    /// cannot hand one out.
+    async fn presign_get(
+        &self,
+        _key: &ObjectKey,
+        _ttl: Duration,
+    ) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
+
+    /// A short-lived URL to PUT the object directly with this content type;
+    /// `None` where the backend cannot hand one out.
+    async fn presign_put(
+        &self,
+        _key: &ObjectKey,
+        _content_type: &str,
+        _ttl: Duration,
+    ) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
 }
 
 pub type SharedStore = Arc<dyn ObjectStore>;

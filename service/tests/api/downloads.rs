@@ -123,3 +123,23 @@ async fn the_dev_issuer_publishes_its_jwks() {
         "the private exponent must never be published"
     );
 }
+
+#[tokio::test]
+async fn presigned_uploads_need_object_storage() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/v1/uploads"))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({"filename": "big.jpg"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 501, "not_available").await;
+    let log: Value = app.get("/v1/images").await.json().await.unwrap();
+    assert_eq!(
+        log["items"],
+        serde_json::json!([]),
+        "no entry for an upload that cannot happen"
+    );
+}

@@ -4,3 +4,4 @@
 
 pub mod images;
 pub mod mock_cognito;
+pub mod moto;

@@ -1,0 +1,118 @@
+//! Presigned uploads: for images larger than API Gateway lets through, the
+//! client PUTs straight to object storage; validation happens in processing.
+
+use super::AppState;
+use super::extract::SignedInUser;
+use super::upload_body::clean_filename;
+use crate::error::{ApiError, Problem};
+use crate::jobs::UPLOAD_WINDOW;
+use crate::ledger::LogEntry;
+use crate::storage::ObjectKey;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// How long the upload URL stays valid; the entry fails if nothing arrives
+/// within `UPLOAD_WINDOW`.
+const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// The original file name, recorded in the log.
+    pub filename: Option<String>,
+    /// The type the client will send (it is part of the signature); the real
+    /// format is still detected from the bytes.
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PresignedUpload {
+    pub method: String,
+    pub url: String,
+    /// Headers the PUT must carry exactly.
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+    /// Largest body the processor will accept.
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadTicket {
+    pub id: Uuid,
+    pub upload: PresignedUpload,
+    pub entry: LogEntry,
+}
+
+/// Start a large upload: get a presigned URL to PUT the image to.
+///
+/// The entry is `pending` until the image arrives; it is then validated and
+/// processed like any other. An upload that is not an image ends `failed`
+/// with its reason, and the object is deleted.
+#[utoipa::path(
+    post,
+    path = "/v1/uploads",
+    tag = "images",
+    request_body(content = UploadRequest, description = "Optional file name and content type"),
+    responses(
+        (status = 201, description = "PUT the image to `upload.url`", body = UploadTicket,
+         headers(("Location" = String, description = "The new log entry"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "This deployment's storage cannot presign uploads", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn start_upload(
+    State(state): State<AppState>,
+    SignedInUser(uploader): SignedInUser,
+    body: Option<Json<UploadRequest>>,
+) -> Result<Response, ApiError> {
+    let request = body.map(|Json(request)| request).unwrap_or_default();
+    let content_type = request
+        .content_type
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    if !content_type.is_ascii() || content_type.len() > 255 {
+        return Err(ApiError::BadRequest(
+            "content_type is not a media type".to_owned(),
+        ));
+    }
+    let id = Uuid::now_v7();
+    let key = ObjectKey::original(id);
+    let url = state
+        .store
+        .presign_put(&key, &content_type, UPLOAD_URL_TTL)
+        .await?
+        .ok_or(ApiError::NotImplemented(
+            "presigned uploads need S3 storage",
+        ))?;
+    let filename = request.filename.as_deref().and_then(clean_filename);
+    let entry = LogEntry::new_awaiting_upload(id, filename, uploader);
+    state.ledger.insert(&entry).await?;
+    tracing::info!(%id, uploader = %entry.uploader.username, "presigned upload started");
+    let ticket = UploadTicket {
+        id,
+        upload: PresignedUpload {
+            method: "PUT".to_owned(),
+            url,
+            headers: BTreeMap::from([("content-type".to_owned(), content_type)]),
+            expires_at: Utc::now() + chrono::Duration::from_std(UPLOAD_URL_TTL).unwrap_or_default(),
+            max_bytes: state.limits.max_body_bytes,
+        },
+        entry,
+    };
+    debug_assert!(UPLOAD_WINDOW > UPLOAD_URL_TTL);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/images/{id}"))],
+        Json(ticket),
+    )
+        .into_response())
+}

@@ -1,0 +1,153 @@
+//! Running on AWS Lambda: the API role hands API Gateway (HTTP API, payload
+//! v2) events to the same axum router as the standalone server; the processor
+//! role turns S3 `ObjectCreated` events on `originals/` into `process(id)`.
+
+use crate::api;
+use crate::app::Backends;
+use crate::cli::LambdaRole;
+use crate::config::{Config, LedgerLocation, StorageLocation};
+use crate::jobs::{ExternalTrigger, Outcome, Processor};
+use crate::storage::ObjectKey;
+use anyhow::{Context, bail};
+use aws_lambda_events::s3::S3Event;
+use axum::Router;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Service};
+use lambda_runtime::{LambdaEvent, service_fn};
+use percent_encoding::percent_decode_str;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub async fn run(role: LambdaRole, config: Config) -> anyhow::Result<()> {
+    refuse_local_backends(&config)?;
+    let backends = Backends::open(&config).await?;
+    match role {
+        LambdaRole::Api => {
+            let state = backends.app_state(&config, Arc::new(ExternalTrigger))?;
+            lambda_http::run(api::router(state))
+                .await
+                .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
+        }
+        LambdaRole::Processor => {
+            let processor = backends.processor(&config);
+            let prefix = storage_prefix(&config);
+            let handler = service_fn(move |event: LambdaEvent<S3Event>| {
+                let (processor, prefix) = (processor.clone(), prefix.clone());
+                async move {
+                    handle_s3_event(&processor, &prefix, event.payload)
+                        .await
+                        .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
+                }
+            });
+            lambda_runtime::run(handler)
+                .await
+                .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
+        }
+    }
+}
+
+/// Files and SQLite vanish with the Lambda sandbox: refuse them outright.
+fn refuse_local_backends(config: &Config) -> anyhow::Result<()> {
+    if matches!(config.storage, StorageLocation::Files(_)) {
+        bail!("file storage is refused on AWS Lambda: set FLIPFRAME_STORAGE=s3://BUCKET/PREFIX");
+    }
+    if matches!(config.ledger, LedgerLocation::Sqlite(_)) {
+        bail!("a SQLite log is refused on AWS Lambda: set FLIPFRAME_LEDGER=dynamodb://TABLE");
+    }
+    Ok(())
+}
+
+fn storage_prefix(config: &Config) -> String {
+    match &config.storage {
+        StorageLocation::S3 { prefix, .. } => prefix.clone(),
+        StorageLocation::Files(_) => String::new(),
+    }
+}
+
+/// One API Gateway event in, its response out, exactly as `lambda_http::run`
+/// converts them (base64 bodies included).
+pub async fn handle_api_event(
+    router: Router,
+    event: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let request: LambdaRequest =
+        serde_json::from_value(event).context("not an API Gateway event")?;
+    let mut adapter = Adapter::from(router);
+    let response = adapter
+        .call(LambdaEvent::new(
+            request,
+            lambda_runtime::Context::default(),
+        ))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(serde_json::to_value(response)?)
+}
+
+/// Processes every `originals/{id}` object in the event. An error makes
+/// Lambda retry the whole event, which is harmless: processing is idempotent.
+pub async fn handle_s3_event(
+    processor: &Processor,
+    prefix: &str,
+    event: S3Event,
+) -> anyhow::Result<Vec<(Uuid, Outcome)>> {
+    let mut outcomes = Vec::new();
+    for record in event.records {
+        let Some(raw_key) = record.s3.object.key.as_deref() else {
+            continue;
+        };
+        let Some(id) = original_id(raw_key, prefix) else {
+            tracing::info!(key = raw_key, "ignoring an object that is not an original");
+            continue;
+        };
+        let outcome = processor.process(id).await?;
+        tracing::info!(%id, ?outcome, "processed from an S3 event");
+        outcomes.push((id, outcome));
+    }
+    Ok(outcomes)
+}
+
+/// S3 event keys arrive form-URL-encoded (`originals%2Fx`, `+` for spaces).
+fn original_id(raw_key: &str, prefix: &str) -> Option<Uuid> {
+    let decoded = percent_decode_str(&raw_key.replace('+', " "))
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    let key = if prefix.is_empty() {
+        decoded.as_str()
+    } else {
+        decoded.strip_prefix(prefix)?.strip_prefix('/')?
+    };
+    ObjectKey::original_id(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::original_id;
+
+    #[test]
+    fn event_keys_are_decoded_and_checked() {
+        let id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        assert_eq!(
+            original_id(&format!("originals%2F{id}"), "")
+                .unwrap()
+                .to_string(),
+            id
+        );
+        assert_eq!(
+            original_id(&format!("originals/{id}"), "")
+                .unwrap()
+                .to_string(),
+            id
+        );
+        assert_eq!(
+            original_id(&format!("prod%2Fimages%2Foriginals%2F{id}"), "prod/images")
+                .unwrap()
+                .to_string(),
+            id
+        );
+        assert!(original_id(&format!("transformed%2F{id}.jpg"), "").is_none());
+        assert!(original_id(&format!("originals/{id}"), "prod").is_none());
+        assert!(original_id("originals/not-an-id", "").is_none());
+        assert!(original_id("originals/%FF", "").is_none());
+    }
+}
