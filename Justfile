@@ -10,12 +10,46 @@ run *ARGS:
 dev-token USER="alice":
     cargo run --release --quiet -- token dev --user {{USER}}
 
-# Everything CI checks: lint, then every test suite.
-test: lint unit
-
-# Unit and integration tests (pipeline, HTTP API on a real listener, CLI).
-unit:
+# Everything CI checks: lint, every test suite (unit, integration, all BDD
+# targets on host emulators), then the BDD smoke subset on containers.
+test: lint localstack-venv
+    #!/usr/bin/env bash
+    set -euo pipefail
+    started=$(date +%s)
     cargo test --workspace --all-targets
+    just bdd-containers
+    echo "just test: $(( $(date +%s) - started )) s"
+
+# Unit and integration tests only (pipeline, HTTP API, backends on moto, Lambda handlers, CLI).
+unit:
+    cargo test --workspace --lib --bins --examples --test pipeline --test api --test backends --test lambda --test cli
+
+# The Gherkin features on every target (args pass through: --tags EXPR, --target NAME, --containers).
+bdd *ARGS: localstack-venv
+    cargo test --test bdd -- {{ARGS}}
+
+# The @smoke features on LocalStack and the mock Cognito in containers, when a Docker engine answers.
+bdd-containers:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! localstack/docker-ready.sh; then
+        echo "bdd-containers: no Docker engine answers; the container path is skipped here"
+        exit 0
+    fi
+    localstack/build-images.sh
+    cargo test --test bdd -- --containers --tags @smoke --target aws-emulated-localstack
+
+# Create the LocalStack venv (Python >= 3.12, pinned set) if missing.
+localstack-venv:
+    @localstack/install-host.sh >/dev/null
+
+# Start moto, LocalStack and the mock Cognito for offline development (ports 5000, 4566, 9229).
+emulators-up: localstack-venv
+    localstack/emulators.sh up
+
+# Stop what emulators-up started.
+emulators-down:
+    localstack/emulators.sh down
 
 # Formatting and clippy with warnings as errors.
 lint:
@@ -37,5 +71,5 @@ lambda-zip ARCH="x86_64":
     command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
     cargo lambda build --release --bin flipframe --output-format zip --lambda-dir target/lambda \
         --target {{ if ARCH == "arm64" { "aarch64-unknown-linux-gnu.2.34" } else { "x86_64-unknown-linux-gnu.2.34" } }}
-    scripts/check-glibc target/lambda/flipframe/bootstrap 2.34
+    scripts/check-glibc target/lambda/flipframe/bootstrap.zip 2.34
     @ls -l target/lambda/flipframe/bootstrap.zip

@@ -52,7 +52,7 @@ impl Backends {
             ),
             StorageLocation::S3 { bucket, prefix } => {
                 let sdk = sdk.as_ref().expect("loaded for S3");
-                Arc::new(S3Store::new(aws::s3_client(sdk), bucket, prefix))
+                Arc::new(S3Store::new(sdk.s3_client(), bucket, prefix))
             }
         };
         let ledger: SharedLedger = match &config.ledger {
@@ -62,7 +62,7 @@ impl Backends {
             ),
             LedgerLocation::DynamoDb { table } => {
                 let sdk = sdk.as_ref().expect("loaded for DynamoDB");
-                Arc::new(DynamoLedger::new(aws::dynamodb_client(sdk), table))
+                Arc::new(DynamoLedger::new(sdk.dynamodb_client(), table))
             }
         };
         let cpu = Arc::new(Semaphore::new(
@@ -105,7 +105,7 @@ pub async fn create_missing_resources(config: &Config) -> anyhow::Result<Vec<Str
     let mut report = Vec::new();
     match &config.storage {
         StorageLocation::S3 { bucket, prefix } => {
-            let store = S3Store::new(aws::s3_client(&sdk), bucket, prefix);
+            let store = S3Store::new(sdk.s3_client(), bucket, prefix);
             let created = store.create_bucket_if_missing().await?;
             report.push(format!(
                 "bucket {bucket}: {}",
@@ -119,7 +119,7 @@ pub async fn create_missing_resources(config: &Config) -> anyhow::Result<Vec<Str
     }
     match &config.ledger {
         LedgerLocation::DynamoDb { table } => {
-            let ledger = DynamoLedger::new(aws::dynamodb_client(&sdk), table);
+            let ledger = DynamoLedger::new(sdk.dynamodb_client(), table);
             let created = ledger.create_table_if_missing().await?;
             report.push(format!(
                 "table {table}: {}",

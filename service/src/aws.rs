@@ -9,49 +9,86 @@ use aws_sdk_dynamodb::config::Credentials;
 pub struct AwsSettings {
     /// `AWS_ENDPOINT_URL`: where an emulator such as moto or LocalStack listens.
     pub endpoint_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_S3`: S3 alone elsewhere (LocalStack's S3, moto's DynamoDB).
+    pub s3_endpoint_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`.
+    pub dynamodb_endpoint_url: Option<String>,
+}
+
+fn env_url(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|url| !url.is_empty())
 }
 
 impl AwsSettings {
     pub fn from_env() -> Self {
         Self {
-            endpoint_url: std::env::var("AWS_ENDPOINT_URL")
-                .ok()
-                .filter(|url| !url.is_empty()),
+            endpoint_url: env_url("AWS_ENDPOINT_URL"),
+            s3_endpoint_url: env_url("AWS_ENDPOINT_URL_S3"),
+            dynamodb_endpoint_url: env_url("AWS_ENDPOINT_URL_DYNAMODB"),
         }
+    }
+
+    /// The same emulator for every service.
+    pub fn emulator(endpoint: &str) -> Self {
+        Self {
+            endpoint_url: Some(endpoint.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    fn emulated(&self) -> bool {
+        self.endpoint_url.is_some()
+            || self.s3_endpoint_url.is_some()
+            || self.dynamodb_endpoint_url.is_some()
     }
 }
 
-pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
+/// An SDK configuration plus the per-service endpoints that `s3_client` and
+/// `dynamodb_client` apply on top of it.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub sdk: SdkConfig,
+    pub settings: AwsSettings,
+}
+
+pub async fn sdk_config(settings: &AwsSettings) -> Aws {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(endpoint) = &settings.endpoint_url {
         loader = loader.endpoint_url(endpoint);
-        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
-            && std::env::var_os("AWS_PROFILE").is_none()
-        {
-            loader = loader
-                .credentials_provider(Credentials::new("test", "test", None, None, "emulator"));
+    }
+    if settings.emulated()
+        && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+        && std::env::var_os("AWS_PROFILE").is_none()
+    {
+        loader =
+            loader.credentials_provider(Credentials::new("test", "test", None, None, "emulator"));
+    }
+    let mut sdk = loader.load().await;
+    if sdk.region().is_none() {
+        sdk = sdk.into_builder().region(Region::new("us-east-1")).build();
+    }
+    Aws {
+        sdk,
+        settings: settings.clone(),
+    }
+}
+
+impl Aws {
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        // Emulators answer on one host: virtual-hosted bucket names would not resolve.
+        let mut config =
+            aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(self.settings.emulated());
+        if let Some(endpoint) = &self.settings.s3_endpoint_url {
+            config = config.endpoint_url(endpoint);
         }
+        aws_sdk_s3::Client::from_conf(config.build())
     }
-    let config = loader.load().await;
-    if config.region().is_some() {
-        return config;
+
+    pub fn dynamodb_client(&self) -> aws_sdk_dynamodb::Client {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&self.sdk);
+        if let Some(endpoint) = &self.settings.dynamodb_endpoint_url {
+            config = config.endpoint_url(endpoint);
+        }
+        aws_sdk_dynamodb::Client::from_conf(config.build())
     }
-    config
-        .into_builder()
-        .region(Region::new("us-east-1"))
-        .build()
-}
-
-pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    // Emulators answer on one host: virtual-hosted bucket names would not resolve.
-    let path_style =
-        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-    let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(path_style)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
-pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(sdk)
 }

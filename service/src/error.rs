@@ -20,6 +20,9 @@ pub struct ProblemExtensions {
     /// Why processing failed, on `processing_failed` problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// The log entry that records a refused upload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<uuid::Uuid>,
 }
 
 /// The body of every error response (`application/problem+json`).
@@ -39,6 +42,12 @@ pub struct Problem {
 pub enum ApiError {
     #[error(transparent)]
     Rejected(#[from] Rejection),
+    /// An upload refused and recorded as `failed` under `id`.
+    #[error("{rejection}")]
+    Refused {
+        rejection: Rejection,
+        id: uuid::Uuid,
+    },
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("{0}")]
@@ -76,7 +85,7 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::Rejected(rejection) => rejection.status(),
+            Self::Rejected(rejection) | Self::Refused { rejection, .. } => rejection.status(),
             Self::Auth(AuthError::Forbidden) => StatusCode::FORBIDDEN,
             Self::Auth(_) => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -91,7 +100,7 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            Self::Rejected(rejection) => rejection.code(),
+            Self::Rejected(rejection) | Self::Refused { rejection, .. } => rejection.code(),
             Self::Auth(AuthError::Missing) => "unauthenticated",
             Self::Auth(AuthError::Invalid(_)) => "invalid_credentials",
             Self::Auth(AuthError::Forbidden) => "forbidden",
@@ -129,6 +138,10 @@ impl IntoResponse for ApiError {
             code: self.code().to_owned(),
             failure: match &self {
                 Self::ProcessingFailed(failure) => Some(failure.clone()),
+                _ => None,
+            },
+            id: match &self {
+                Self::Refused { id, .. } => Some(*id),
                 _ => None,
             },
         };

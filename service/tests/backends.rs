@@ -4,7 +4,6 @@
 mod support;
 
 use bytes::Bytes;
-use flipframe::aws;
 use flipframe::jobs::{Outcome, Processor};
 use flipframe::ledger::{
     DynamoLedger, Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogQuery, SharedLedger,
@@ -20,7 +19,7 @@ use uuid::Uuid;
 
 async fn s3_store() -> S3Store {
     let sdk = moto().sdk().await;
-    let store = S3Store::new(aws::s3_client(&sdk), unique("bucket"), "some/prefix");
+    let store = S3Store::new(sdk.s3_client(), unique("bucket"), "some/prefix");
     assert!(store.create_bucket_if_missing().await.unwrap());
     assert!(
         !store.create_bucket_if_missing().await.unwrap(),
@@ -31,7 +30,7 @@ async fn s3_store() -> S3Store {
 
 async fn dynamo_ledger() -> DynamoLedger {
     let sdk = moto().sdk().await;
-    let ledger = DynamoLedger::new(aws::dynamodb_client(&sdk), unique("log"));
+    let ledger = DynamoLedger::new(sdk.dynamodb_client(), unique("log"));
     assert!(ledger.create_table_if_missing().await.unwrap());
     assert!(
         !ledger.create_table_if_missing().await.unwrap(),
@@ -120,7 +119,8 @@ async fn s3_store_keeps_the_contract() {
         .await
         .unwrap();
     let sdk = moto().sdk().await;
-    let head = aws::s3_client(&sdk)
+    let head = sdk
+        .s3_client()
         .head_object()
         .bucket(store.bucket())
         .key(format!("some/prefix/{key}"))

@@ -6,11 +6,11 @@ mod support;
 use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use flipframe::api;
 use flipframe::app::Backends;
 use flipframe::config::{AuthMode, Config, LedgerLocation, StorageLocation};
 use flipframe::jobs::{ExternalTrigger, Outcome, Processor};
 use flipframe::lambda::{handle_api_event, handle_s3_event};
-use flipframe::{api, aws};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -222,7 +222,8 @@ async fn upload_event_then_s3_event_then_downloads() {
     assert_eq!(transformed["headers"]["content-type"], "image/jpeg");
     let bytes = binary_body(&transformed);
     let sdk = moto().sdk().await;
-    let in_s3 = aws::s3_client(&sdk)
+    let in_s3 = sdk
+        .s3_client()
         .get_object()
         .bucket(&lambda.bucket)
         .key(format!("{PREFIX}/transformed/{id}.jpg"))
@@ -407,7 +408,8 @@ async fn presigned_uploads_are_validated_by_the_processor() {
     assert_eq!(entry["status"], "failed");
     assert_eq!(entry["failure"]["code"], "unsupported_format");
     let sdk = moto().sdk().await;
-    let gone = aws::s3_client(&sdk)
+    let gone = sdk
+        .s3_client()
         .head_object()
         .bucket(&lambda.bucket)
         .key(format!("{PREFIX}/originals/{id}"))

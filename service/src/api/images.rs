@@ -138,7 +138,7 @@ pub(super) async fn refuse(
         .ledger
         .insert(&LogEntry::new_refused(id, filename, uploader, failure))
         .await?;
-    Err(ApiError::Rejected(rejection))
+    Err(ApiError::Refused { rejection, id })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

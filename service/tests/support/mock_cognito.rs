@@ -1,32 +1,174 @@
 //! A mock Cognito user pool: real RSA keys generated at start, a real HTTP
 //! server publishing them at `/{pool}/.well-known/jwks.json`, and tokens
-//! shaped like Cognito's ID and access tokens. Keys can be rotated and the
-//! JWKS endpoint can be taken down.
+//! shaped like Cognito's ID and access tokens.
+//!
+//! A control API under `/{pool}/mock/` lets a test that cannot share memory
+//! with it (the BDD suite, a container) mint tokens, rotate and publish keys,
+//! and take the JWKS down. `examples/mock_cognito.rs` serves it standalone.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use flipframe::auth::SigningKey;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-#[derive(Default)]
-struct Shared {
+pub struct Pool {
+    pub pool_id: String,
     published: Mutex<Vec<Arc<SigningKey>>>,
-    signer: Mutex<Option<Arc<SigningKey>>>,
+    signer: Mutex<Arc<SigningKey>>,
     fetches: AtomicUsize,
     outage: AtomicBool,
 }
 
+impl Pool {
+    pub fn new(pool_id: String) -> Arc<Self> {
+        let key = Arc::new(SigningKey::generate().expect("RSA key"));
+        Arc::new(Self {
+            pool_id,
+            published: Mutex::new(vec![Arc::clone(&key)]),
+            signer: Mutex::new(key),
+            fetches: AtomicUsize::new(0),
+            outage: AtomicBool::new(false),
+        })
+    }
+
+    pub fn random_pool_id() -> String {
+        format!("us-east-1_{}", uuid::Uuid::new_v4().simple())
+    }
+
+    pub fn signer(&self) -> Arc<SigningKey> {
+        Arc::clone(&self.signer.lock().unwrap())
+    }
+
+    /// Signs with a new key from now on, without publishing it.
+    pub fn rotate(&self) -> Arc<SigningKey> {
+        let key = Arc::new(SigningKey::generate().expect("RSA key"));
+        *self.signer.lock().unwrap() = Arc::clone(&key);
+        key
+    }
+
+    /// Publishes the key now signing (the second half of a rotation).
+    pub fn publish_signer(&self) {
+        let signer = self.signer();
+        let mut published = self.published.lock().unwrap();
+        if !published.iter().any(|key| key.kid() == signer.kid()) {
+            published.push(signer);
+        }
+    }
+
+    fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .published
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|key| key.jwk())
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
+/// The pool's HTTP face: JWKS plus the control API, under `/{pool id}/`.
+pub fn router(pool: Arc<Pool>) -> Router {
+    let base = format!("/{}", pool.pool_id);
+    Router::new()
+        .route(&format!("{base}/.well-known/jwks.json"), get(jwks))
+        .route(&format!("{base}/mock/tokens"), post(mint))
+        .route(&format!("{base}/mock/rotate"), post(rotate))
+        .route(&format!("{base}/mock/publish"), post(publish))
+        .route(&format!("{base}/mock/outage"), post(outage))
+        .route(&format!("{base}/mock/fetches"), get(fetches))
+        .with_state(pool)
+}
+
+async fn jwks(State(pool): State<Arc<Pool>>) -> Response {
+    pool.fetches.fetch_add(1, Ordering::SeqCst);
+    if pool.outage.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    Json(pool.jwks()).into_response()
+}
+
+async fn mint(State(pool): State<Arc<Pool>>, Json(claims): Json<Value>) -> Json<Value> {
+    Json(json!({ "token": pool.signer().sign(&claims).unwrap() }))
+}
+
+async fn rotate(State(pool): State<Arc<Pool>>) -> Json<Value> {
+    Json(json!({ "kid": pool.rotate().kid() }))
+}
+
+async fn publish(State(pool): State<Arc<Pool>>) -> StatusCode {
+    pool.publish_signer();
+    StatusCode::NO_CONTENT
+}
+
+async fn outage(State(pool): State<Arc<Pool>>, Json(body): Json<Value>) -> StatusCode {
+    pool.outage
+        .store(body["down"].as_bool().unwrap_or(true), Ordering::SeqCst);
+    StatusCode::NO_CONTENT
+}
+
+async fn fetches(State(pool): State<Arc<Pool>>) -> Json<Value> {
+    Json(json!({ "fetches": pool.fetches.load(Ordering::SeqCst) }))
+}
+
+/// Claims as Cognito puts them in its tokens.
+pub mod claims {
+    use serde_json::{Value, json};
+
+    pub fn issuer(pool_id: &str) -> String {
+        format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}")
+    }
+
+    pub fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    pub fn access(pool_id: &str, client_id: &str, username: &str) -> Value {
+        let now = now();
+        json!({
+            "sub": format!("sub-{username}"),
+            "iss": issuer(pool_id),
+            "client_id": client_id,
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "username": username,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + 3600,
+            "jti": uuid::Uuid::new_v4().to_string(),
+        })
+    }
+
+    pub fn id(pool_id: &str, client_id: &str, username: &str, email: &str) -> Value {
+        let now = now();
+        json!({
+            "sub": format!("sub-{username}"),
+            "iss": issuer(pool_id),
+            "aud": client_id,
+            "token_use": "id",
+            "cognito:username": username,
+            "email": email,
+            "email_verified": true,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + 3600,
+        })
+    }
+}
+
+/// The pool served in-process on a free loopback port, for tests that share
+/// memory with it.
 pub struct MockCognito {
     pub address: SocketAddr,
     pub pool_id: String,
     pub client_id: String,
-    shared: Arc<Shared>,
+    pool: Arc<Pool>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -38,35 +180,25 @@ impl Drop for MockCognito {
 
 impl MockCognito {
     pub async fn start() -> Self {
-        let pool_id = format!("us-east-1_{}", uuid::Uuid::new_v4().simple());
-        let shared = Arc::new(Shared::default());
-        let key = Arc::new(SigningKey::generate().expect("RSA key"));
-        shared.published.lock().unwrap().push(Arc::clone(&key));
-        *shared.signer.lock().unwrap() = Some(key);
-
-        let router = Router::new()
-            .route(&format!("/{pool_id}/.well-known/jwks.json"), get(jwks))
-            .with_state(Arc::clone(&shared));
+        let pool = Pool::new(Pool::random_pool_id());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        let app = router(Arc::clone(&pool));
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            axum::serve(listener, app).await.unwrap();
         });
         Self {
             address,
-            pool_id,
+            pool_id: pool.pool_id.clone(),
             client_id: format!("client{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-            shared,
+            pool,
             server,
         }
     }
 
     /// What Cognito (and moto) put in `iss`: the real AWS host, not ours.
     pub fn issuer(&self) -> String {
-        format!(
-            "https://cognito-idp.us-east-1.amazonaws.com/{}",
-            self.pool_id
-        )
+        claims::issuer(&self.pool_id)
     }
 
     pub fn jwks_url(&self) -> String {
@@ -76,70 +208,36 @@ impl MockCognito {
         )
     }
 
-    /// How many times the JWKS was requested.
     pub fn fetches(&self) -> usize {
-        self.shared.fetches.load(Ordering::SeqCst)
+        self.pool.fetches.load(Ordering::SeqCst)
     }
 
     pub fn set_outage(&self, down: bool) {
-        self.shared.outage.store(down, Ordering::SeqCst);
+        self.pool.outage.store(down, Ordering::SeqCst);
     }
 
     pub fn signer(&self) -> Arc<SigningKey> {
-        self.shared
-            .signer
-            .lock()
-            .unwrap()
-            .clone()
-            .expect("a signer")
+        self.pool.signer()
     }
 
-    /// Generates a key and signs with it from now on, without publishing it.
     pub fn start_signing_with_new_key(&self) -> Arc<SigningKey> {
-        let key = Arc::new(SigningKey::generate().expect("RSA key"));
-        *self.shared.signer.lock().unwrap() = Some(Arc::clone(&key));
-        key
+        self.pool.rotate()
     }
 
-    /// Adds a key to the published JWKS (key rotation at the issuer).
-    pub fn publish(&self, key: Arc<SigningKey>) {
-        self.shared.published.lock().unwrap().push(key);
+    pub fn publish_signer(&self) {
+        self.pool.publish_signer();
     }
 
     pub fn now() -> i64 {
-        chrono::Utc::now().timestamp()
+        claims::now()
     }
 
     pub fn access_claims(&self, username: &str) -> Value {
-        let now = Self::now();
-        json!({
-            "sub": format!("sub-{username}"),
-            "iss": self.issuer(),
-            "client_id": self.client_id,
-            "token_use": "access",
-            "scope": "aws.cognito.signin.user.admin",
-            "username": username,
-            "auth_time": now,
-            "iat": now,
-            "exp": now + 3600,
-            "jti": uuid::Uuid::new_v4().to_string(),
-        })
+        claims::access(&self.pool_id, &self.client_id, username)
     }
 
     pub fn id_claims(&self, username: &str, email: &str) -> Value {
-        let now = Self::now();
-        json!({
-            "sub": format!("sub-{username}"),
-            "iss": self.issuer(),
-            "aud": self.client_id,
-            "token_use": "id",
-            "cognito:username": username,
-            "email": email,
-            "email_verified": true,
-            "auth_time": now,
-            "iat": now,
-            "exp": now + 3600,
-        })
+        claims::id(&self.pool_id, &self.client_id, username, email)
     }
 
     pub fn sign(&self, claims: &Value) -> String {
@@ -153,19 +251,4 @@ impl MockCognito {
     pub fn id_token(&self, username: &str, email: &str) -> String {
         self.sign(&self.id_claims(username, email))
     }
-}
-
-async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
-    shared.fetches.fetch_add(1, Ordering::SeqCst);
-    if shared.outage.load(Ordering::SeqCst) {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    let keys: Vec<Value> = shared
-        .published
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|key| key.jwk())
-        .collect();
-    axum::Json(json!({ "keys": keys })).into_response()
 }

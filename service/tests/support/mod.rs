@@ -5,3 +5,4 @@
 pub mod images;
 pub mod mock_cognito;
 pub mod moto;
+pub mod process;

@@ -1,0 +1,8 @@
+//! Step definitions, one file per domain concept.
+
+mod auth;
+mod common;
+mod log;
+mod tokens;
+mod transform;
+mod upload;

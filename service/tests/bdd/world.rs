@@ -1,0 +1,145 @@
+//! One `FlipframeWorld` per scenario: who is signed in, what was uploaded,
+//! the last answer. Usernames get a per-scenario suffix, so scenarios running
+//! at the same time never see each other's uploads in filtered views.
+
+use crate::targets::{ApiRequest, ApiResponse, Service, Target, Variant};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+static CURRENT_TARGET: RwLock<Option<Arc<Target>>> = RwLock::new(None);
+
+pub fn set_target(target: Arc<Target>) {
+    *CURRENT_TARGET.write().unwrap() = Some(target);
+}
+
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct FlipframeWorld {
+    pub target: Arc<Target>,
+    pub variant: Variant,
+    scenario: String,
+    /// Bearer credentials of the signed-in user (or whatever is being tried).
+    pub credentials: Option<String>,
+    /// Tokens of other signed-in users, by name.
+    pub others: HashMap<String, String>,
+    pub response: Option<ApiResponse>,
+    /// My uploads, oldest first; the last is "the upload".
+    pub uploads: Vec<String>,
+    /// A presigned upload ticket.
+    pub ticket: Option<Value>,
+    pub pages: Vec<Value>,
+    /// The signed-in user's username.
+    pub me: String,
+    /// The entry the last accepted upload answered with (its state at acceptance).
+    pub accepted: Option<Value>,
+    /// The bytes of my last upload.
+    pub sent: Vec<u8>,
+    /// The last downloaded transformed image.
+    pub downloaded: Vec<u8>,
+    /// Configured partner token names, oldest first.
+    pub partners: Vec<String>,
+    /// Username → password in the moto user pool.
+    pub passwords: HashMap<String, String>,
+    /// Uploads by other users, by their name in the feature.
+    pub their_uploads: HashMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for FlipframeWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlipframeWorld")
+            .field("target", &self.target.kind)
+            .field("variant", &self.variant)
+            .field("uploads", &self.uploads)
+            .field("status", &self.response.as_ref().map(|r| r.status))
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlipframeWorld {
+    fn new() -> Self {
+        let target = CURRENT_TARGET
+            .read()
+            .unwrap()
+            .clone()
+            .expect("a target is set before each run");
+        Self {
+            target,
+            variant: Variant::default(),
+            scenario: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+            credentials: None,
+            others: HashMap::new(),
+            response: None,
+            uploads: Vec::new(),
+            ticket: None,
+            pages: Vec::new(),
+            accepted: None,
+            me: String::new(),
+            sent: Vec::new(),
+            downloaded: Vec::new(),
+            partners: Vec::new(),
+            passwords: HashMap::new(),
+            their_uploads: HashMap::new(),
+        }
+    }
+
+    /// The username this scenario uses for the name in the feature.
+    pub fn username(&self, name: &str) -> String {
+        format!("{name}-{}", self.scenario)
+    }
+
+    pub async fn service(&self) -> Arc<dyn Service> {
+        self.target.service(&self.variant).await
+    }
+
+    /// Sends a request with the current credentials and keeps the answer.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+    ) -> &ApiResponse {
+        let mut headers = headers;
+        if let Some(token) = &self.credentials {
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+        }
+        self.send_raw(ApiRequest {
+            method: method.into(),
+            path: path.into(),
+            headers,
+            body,
+        })
+        .await
+    }
+
+    pub async fn send_raw(&mut self, request: ApiRequest) -> &ApiResponse {
+        let response = self.service().await.send(request).await;
+        self.response = Some(response);
+        self.response.as_ref().unwrap()
+    }
+
+    pub fn last(&self) -> &ApiResponse {
+        self.response.as_ref().expect("a request was sent")
+    }
+
+    pub fn upload_id(&self) -> String {
+        self.uploads
+            .last()
+            .cloned()
+            .expect("something was uploaded")
+    }
+
+    pub async fn entry(&mut self, id: &str) -> Value {
+        let response = self
+            .send("GET", &format!("/v1/images/{id}"), vec![], None)
+            .await;
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json()
+    }
+}
