@@ -18,6 +18,8 @@ test: lint localstack-venv
     started=$(date +%s)
     cargo test --workspace --all-targets
     just bdd-containers
+    just infra-lint
+    just infra-test
     echo "just test: $(( $(date +%s) - started )) s"
 
 # Unit and integration tests only (pipeline, HTTP API, backends on moto, Lambda handlers, CLI).
@@ -50,6 +52,18 @@ emulators-up: localstack-venv
 # Stop what emulators-up started.
 emulators-down:
     localstack/emulators.sh down
+
+# Terraform: fmt, validate (offline through the local provider mirror), checkov.
+infra-lint:
+    infra/scripts/lint.sh
+
+# Apply infra/ to moto, check a second plan is empty, smoke-test through the service, destroy.
+infra-test:
+    infra/scripts/test-on-moto.sh
+
+# Deploy to a real AWS account (credentials from the usual chain): build the zip, apply.
+deploy *ARGS: lambda-zip
+    cd infra && terraform init -input=false && terraform apply {{ARGS}}
 
 # Formatting and clippy with warnings as errors.
 lint:

@@ -135,7 +135,8 @@ pub async fn create_missing_resources(config: &Config) -> anyhow::Result<Vec<Str
 }
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        config.load_secrets().await?;
         let backends = Backends::open(&config).await?;
         let (stop_worker, worker_stopped) = watch::channel(false);
         let jobs: SharedQueue = if config.workers == 0 {

@@ -92,3 +92,20 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 }
+
+impl Aws {
+    /// A SecureString (or plain) parameter's value, decrypted.
+    pub async fn parameter(&self, name: &str) -> anyhow::Result<String> {
+        let client = aws_sdk_ssm::Client::new(&self.sdk);
+        let answer = client
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await?;
+        answer
+            .parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| anyhow::anyhow!("parameter {name} has no value"))
+    }
+}

@@ -141,6 +141,9 @@ pub struct AuthArgs {
         default_value = ""
     )]
     pub external_tokens: String,
+    /// An SSM parameter (SecureString) holding the external tokens in that form, read at start.
+    #[arg(long, env = "FLIPFRAME_EXTERNAL_TOKENS_PARAMETER")]
+    pub external_tokens_parameter: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

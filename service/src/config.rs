@@ -22,6 +22,8 @@ pub struct Config {
     pub processing_lease: Duration,
     pub auth: AuthMode,
     pub external_tokens: ExternalTokens,
+    /// Where to read `external_tokens` from at start instead (SSM parameter name).
+    pub external_tokens_parameter: Option<String>,
     pub log_format: LogFormat,
     pub aws: AwsSettings,
     /// Larger objects are answered with a redirect to a presigned URL instead
@@ -69,6 +71,7 @@ impl Config {
             processing_lease: Duration::from_secs(60),
             auth: AuthMode::Dev,
             external_tokens: ExternalTokens::default(),
+            external_tokens_parameter: None,
             log_format: LogFormat::Text,
             aws: AwsSettings::default(),
             max_inline_bytes: None,
@@ -130,12 +133,33 @@ impl Config {
             processing_lease: args.processing_lease,
             auth,
             external_tokens,
+            external_tokens_parameter: args
+                .auth
+                .external_tokens_parameter
+                .filter(|name| !name.is_empty()),
             log_format: args.log_format,
             aws: AwsSettings::from_env(),
             max_inline_bytes: args
                 .max_inline_bytes
                 .or(running_on_lambda().then_some(LAMBDA_MAX_INLINE_BYTES)),
         })
+    }
+}
+
+impl Config {
+    /// Reads settings kept outside the process environment (the external
+    /// token hashes in SSM), once, at start.
+    pub async fn load_secrets(&mut self) -> anyhow::Result<()> {
+        if let Some(name) = &self.external_tokens_parameter {
+            let aws = crate::aws::sdk_config(&self.aws).await;
+            let spec = aws
+                .parameter(name)
+                .await
+                .with_context(|| format!("reading SSM parameter {name}"))?;
+            self.external_tokens =
+                ExternalTokens::parse(&spec).with_context(|| format!("SSM parameter {name}"))?;
+        }
+        Ok(())
     }
 }
 

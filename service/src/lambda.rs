@@ -18,8 +18,9 @@ use percent_encoding::percent_decode_str;
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub async fn run(role: LambdaRole, config: Config) -> anyhow::Result<()> {
+pub async fn run(role: LambdaRole, mut config: Config) -> anyhow::Result<()> {
     refuse_local_backends(&config)?;
+    config.load_secrets().await?;
     let backends = Backends::open(&config).await?;
     match role {
         LambdaRole::Api => {

@@ -58,19 +58,8 @@ pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.limits.max_body_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(1 << 20);
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(images::upload, images::list))
-        .routes(routes!(images::entry))
-        .routes(routes!(images::original))
-        .routes(routes!(images::transformed))
-        .routes(routes!(uploads::start_upload))
-        .routes(routes!(health::healthz))
-        .split_for_parts();
-    let openapi =
-        Bytes::from(serde_json::to_vec(&openapi).expect("the OpenAPI document serialises"));
-    let mut router = api
-        .route("/openapi.json", static_json(openapi))
-        .layer(DefaultBodyLimit::max(body_limit));
+    let (api, _) = routes().split_for_parts();
+    let mut router = api.layer(DefaultBodyLimit::max(body_limit));
     if let Some(jwks) = state.dev_jwks.clone() {
         router = router.route("/dev/jwks.json", static_json(jwks));
     }
@@ -101,6 +90,23 @@ fn static_json(document: Bytes) -> MethodRouter<AppState> {
         let document = document.clone();
         async move { ([(header::CONTENT_TYPE, "application/json")], document) }
     })
+}
+
+/// Every documented route; the OpenAPI document is generated from these.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(images::upload, images::list))
+        .routes(routes!(images::entry))
+        .routes(routes!(images::original))
+        .routes(routes!(images::transformed))
+        .routes(routes!(uploads::start_upload))
+        .routes(routes!(health::healthz))
+        .routes(routes!(openapi::document))
+}
+
+/// The OpenAPI 3.1 document of the whole API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
 }
 
 fn request_span<B>(request: &Request<B>) -> tracing::Span {

@@ -1,5 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use axum::http::header;
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -37,4 +41,14 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
         );
     }
+}
+
+/// This document, as JSON.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn document() -> impl IntoResponse {
+    static DOCUMENT: OnceLock<Bytes> = OnceLock::new();
+    let json = DOCUMENT.get_or_init(|| {
+        Bytes::from(serde_json::to_vec(&super::openapi()).expect("the OpenAPI document serialises"))
+    });
+    ([(header::CONTENT_TYPE, "application/json")], json.clone())
 }

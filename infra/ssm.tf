@@ -1,0 +1,10 @@
+# External-system token hashes; the API function reads them at start.
+
+resource "aws_ssm_parameter" "external_tokens" {
+  #checkov:skip=CKV_AWS_337:Encrypted with the AWS-managed aws/ssm key; the value is SHA-256 hashes, never tokens
+  name        = "/${local.name}/external-token-hashes"
+  description = "flipframe external tokens as name:sha256hex,... (hashes only)"
+  type        = "SecureString"
+  # SSM refuses empty values; a lone comma parses as no tokens.
+  value = var.external_token_hashes == "" ? "," : var.external_token_hashes
+}
