@@ -74,10 +74,19 @@ lint:
 fmt:
     cargo fmt --all
 
-# Benchmarks against sharp/libvips arrive with the performance issue.
-bench:
-    @echo "not yet: the benchmark suite lands with the performance issue" >&2
-    @exit 1
+# The transform side by side with sharp and the libvips CLI on real photos (median ms,
+# peak RSS, ratios, PSNR), then each pipeline stage alone. RUNS sets the repetitions.
+bench RUNS="7":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    command -v vips >/dev/null || apt-get install -y -qq libvips-tools >/dev/null
+    node_dir=${CARGO_TARGET_DIR:-target}/bench-node
+    [ -d "$node_dir/node_modules/sharp" ] || npm install --silent --prefix "$node_dir" sharp@0.35
+    cargo build --release --quiet --bin flipframe
+    python3 scripts/bench.py "$images" "${CARGO_TARGET_DIR:-target}/release/flipframe" "$node_dir" {{RUNS}}
+    echo
+    FLIPFRAME_BENCH_IMAGES="$images" RUNS={{RUNS}} cargo bench --quiet --bench stages
 
 # Build the Lambda zip for provided.al2023: ARCH is x86_64 (default) or arm64.
 # Fails when the binary needs a glibc newer than Amazon Linux 2023's 2.34.

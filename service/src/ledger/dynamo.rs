@@ -15,8 +15,8 @@
 //! Transitions read consistently, apply the shared rule and write back on
 //! condition that `version` did not move; a lost race re-runs the rule.
 
-use super::rules::{self, LeaseUntil, Rule};
-use super::{Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogPage, LogQuery, Status};
+use super::rules::{LeaseUntil, Rule};
+use super::{Ledger, LedgerError, LogEntry, LogPage, LogQuery, Status};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
@@ -161,33 +161,6 @@ impl DynamoLedger {
         }
     }
 
-    async fn transition(&self, id: Uuid, rule: Rule) -> Result<Option<LogEntry>, LedgerError> {
-        for _ in 0..MAX_RACES {
-            let (mut entry, mut lease_until, version) =
-                self.read(id).await?.ok_or(LedgerError::NotFound(id))?;
-            if !rule(&mut entry, &mut lease_until)? {
-                return Ok(None);
-            }
-            entry.updated_at = chrono::Utc::now();
-            if self
-                .write(item_of(&entry, lease_until, version + 1)?, Some(version))
-                .await?
-            {
-                return Ok(Some(entry));
-            }
-        }
-        Err(LedgerError::backend(anyhow::anyhow!(
-            "entry {id} kept changing under us"
-        )))
-    }
-
-    async fn current(&self, id: Uuid, changed: Option<LogEntry>) -> Result<LogEntry, LedgerError> {
-        match changed {
-            Some(entry) => Ok(entry),
-            None => self.get(id).await?.ok_or(LedgerError::NotFound(id)),
-        }
-    }
-
     /// Queries one index newest first from `before`, applying `status_filter`,
     /// until `wanted` entries are found or the index ends.
     async fn query(
@@ -287,6 +260,26 @@ fn number(item: &Item, name: &str) -> i64 {
 
 #[async_trait]
 impl Ledger for DynamoLedger {
+    async fn transition(&self, id: Uuid, rule: Rule) -> Result<Option<LogEntry>, LedgerError> {
+        for _ in 0..MAX_RACES {
+            let (mut entry, mut lease_until, version) =
+                self.read(id).await?.ok_or(LedgerError::NotFound(id))?;
+            if !rule(&mut entry, &mut lease_until)? {
+                return Ok(None);
+            }
+            entry.updated_at = chrono::Utc::now();
+            if self
+                .write(item_of(&entry, lease_until, version + 1)?, Some(version))
+                .await?
+            {
+                return Ok(Some(entry));
+            }
+        }
+        Err(LedgerError::backend(anyhow::anyhow!(
+            "entry {id} kept changing under us"
+        )))
+    }
+
     async fn insert(&self, entry: &LogEntry) -> Result<(), LedgerError> {
         if self.write(item_of(entry, 0, 1)?, None).await? {
             Ok(())
@@ -316,27 +309,6 @@ impl Ledger for DynamoLedger {
             None
         };
         Ok(LogPage { entries, next })
-    }
-
-    async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<LogEntry>, LedgerError> {
-        self.transition(id, rules::claim(lease)).await
-    }
-
-    async fn complete(
-        &self,
-        id: Uuid,
-        original: Option<ImageInfo>,
-        transformed: ImageInfo,
-    ) -> Result<LogEntry, LedgerError> {
-        let changed = self
-            .transition(id, rules::complete(original, transformed))
-            .await?;
-        self.current(id, changed).await
-    }
-
-    async fn fail(&self, id: Uuid, failure: Failure) -> Result<LogEntry, LedgerError> {
-        let changed = self.transition(id, rules::fail(failure)).await?;
-        self.current(id, changed).await
     }
 
     async fn unfinished(&self, limit: u32) -> Result<Vec<Uuid>, LedgerError> {

@@ -3,7 +3,7 @@
 
 mod dynamo;
 mod model;
-mod rules;
+pub mod rules;
 mod sqlite;
 
 pub use dynamo::DynamoLedger;
@@ -11,6 +11,7 @@ pub use model::{Failure, ImageInfo, LogEntry, LogPage, LogQuery, Status, Uploade
 pub use sqlite::SqliteLedger;
 
 use async_trait::async_trait;
+use rules::Rule;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -43,10 +44,16 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     /// Newest first, filtered, at most `query.limit` entries.
     async fn list(&self, query: &LogQuery) -> Result<LogPage, LedgerError>;
 
+    /// Applies a lifecycle `rule` to the entry atomically: the backend's one
+    /// job here. Returns the changed entry, or `None` when the rule declined.
+    async fn transition(&self, id: Uuid, rule: Rule) -> Result<Option<LogEntry>, LedgerError>;
+
     /// Moves `pending` — or `processing` whose lease ran out, left by a crashed
     /// worker — to `processing` with a fresh lease, counting the attempt.
     /// `None` when the entry is finished or another worker holds the lease.
-    async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<LogEntry>, LedgerError>;
+    async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<LogEntry>, LedgerError> {
+        self.transition(id, rules::claim(lease)).await
+    }
 
     /// `processing` → `done`, recording the original too when it was not known
     /// at upload (presigned uploads). Completing a `done` entry again is
@@ -56,10 +63,26 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
         id: Uuid,
         original: Option<ImageInfo>,
         transformed: ImageInfo,
-    ) -> Result<LogEntry, LedgerError>;
+    ) -> Result<LogEntry, LedgerError> {
+        let changed = self
+            .transition(id, rules::complete(original, transformed))
+            .await?;
+        self.after(id, changed).await
+    }
 
     /// Any unfinished entry → `failed`. A `done` entry is never overwritten.
-    async fn fail(&self, id: Uuid, failure: Failure) -> Result<LogEntry, LedgerError>;
+    async fn fail(&self, id: Uuid, failure: Failure) -> Result<LogEntry, LedgerError> {
+        let changed = self.transition(id, rules::fail(failure)).await?;
+        self.after(id, changed).await
+    }
+
+    /// The entry after a transition, re-read when the rule declined to change it.
+    async fn after(&self, id: Uuid, changed: Option<LogEntry>) -> Result<LogEntry, LedgerError> {
+        match changed {
+            Some(entry) => Ok(entry),
+            None => self.get(id).await?.ok_or(LedgerError::NotFound(id)),
+        }
+    }
 
     /// Ids of entries still `pending` or `processing`, oldest first.
     async fn unfinished(&self, limit: u32) -> Result<Vec<Uuid>, LedgerError>;

@@ -1,8 +1,8 @@
 //! The processing log in SQLite (WAL, synchronous=FULL): each entry is stored
 //! as JSON beside the columns that queries filter and order on.
 
-use super::rules::{self, Rule};
-use super::{Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogPage, LogQuery};
+use super::rules::Rule;
+use super::{Ledger, LedgerError, LogEntry, LogPage, LogQuery};
 use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
@@ -60,9 +60,20 @@ impl SqliteLedger {
         .await
         .map_err(LedgerError::backend)?
     }
+}
 
+fn parse_entry(json: &str) -> Result<LogEntry, LedgerError> {
+    serde_json::from_str(json).map_err(LedgerError::backend)
+}
+
+fn to_json(entry: &LogEntry) -> Result<String, LedgerError> {
+    serde_json::to_string(entry).map_err(LedgerError::backend)
+}
+
+#[async_trait]
+impl Ledger for SqliteLedger {
     /// Reads the entry, lets `change` edit it, and writes it back in one
-    /// transaction. `change` returns `Ok(false)` to leave the row untouched.
+    /// transaction; `change` returns `Ok(false)` to leave the row untouched.
     async fn transition(&self, id: Uuid, change: Rule) -> Result<Option<LogEntry>, LedgerError> {
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(LedgerError::backend)?;
@@ -95,18 +106,7 @@ impl SqliteLedger {
         })
         .await
     }
-}
 
-fn parse_entry(json: &str) -> Result<LogEntry, LedgerError> {
-    serde_json::from_str(json).map_err(LedgerError::backend)
-}
-
-fn to_json(entry: &LogEntry) -> Result<String, LedgerError> {
-    serde_json::to_string(entry).map_err(LedgerError::backend)
-}
-
-#[async_trait]
-impl Ledger for SqliteLedger {
     async fn insert(&self, entry: &LogEntry) -> Result<(), LedgerError> {
         let (id, json) = (entry.id, to_json(entry)?);
         let (status, uploader) = (entry.status.as_str(), entry.uploader.username.clone());
@@ -184,27 +184,6 @@ impl Ledger for SqliteLedger {
         .await
     }
 
-    async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<LogEntry>, LedgerError> {
-        self.transition(id, rules::claim(lease)).await
-    }
-
-    async fn complete(
-        &self,
-        id: Uuid,
-        original: Option<ImageInfo>,
-        transformed: ImageInfo,
-    ) -> Result<LogEntry, LedgerError> {
-        let changed = self
-            .transition(id, rules::complete(original, transformed))
-            .await?;
-        self.current(id, changed).await
-    }
-
-    async fn fail(&self, id: Uuid, failure: Failure) -> Result<LogEntry, LedgerError> {
-        let changed = self.transition(id, rules::fail(failure)).await?;
-        self.current(id, changed).await
-    }
-
     async fn unfinished(&self, limit: u32) -> Result<Vec<Uuid>, LedgerError> {
         self.with_connection(move |connection| {
             let mut statement = connection
@@ -223,15 +202,5 @@ impl Ledger for SqliteLedger {
                 .collect()
         })
         .await
-    }
-}
-
-impl SqliteLedger {
-    /// The entry after a transition, re-read when the transition was a no-op.
-    async fn current(&self, id: Uuid, changed: Option<LogEntry>) -> Result<LogEntry, LedgerError> {
-        match changed {
-            Some(entry) => Ok(entry),
-            None => self.get(id).await?.ok_or(LedgerError::NotFound(id)),
-        }
     }
 }

@@ -132,6 +132,15 @@ impl ApiResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
     }
+
+    /// Asserts a 200 carrying an image of this type and size, and decodes it.
+    pub fn expect_image(&self, content_type: &str, width: u32, height: u32) -> image::DynamicImage {
+        assert_eq!(self.status, 200, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.header("content-type"), Some(content_type));
+        let image = image::load_from_memory(&self.body).expect("the image decodes");
+        assert_eq!((image.width(), image.height()), (width, height));
+        image
+    }
 }
 
 #[async_trait]

@@ -147,14 +147,5 @@ async fn partner_calls(world: &mut FlipframeWorld, route: String) {
 
 #[then(regex = r#"^the download succeeds with a (\d+)×(\d+) "([^"]+)"$"#)]
 fn download_succeeds(world: &mut FlipframeWorld, width: u32, height: u32, content_type: String) {
-    let response = world.last();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    assert_eq!(response.header("content-type"), Some(content_type.as_str()));
-    let image = crate::images::decode_output(&response.body);
-    assert_eq!((image.width(), image.height()), (width, height));
+    world.last().expect_image(&content_type, width, height);
 }

@@ -208,15 +208,7 @@ async fn transformed_is(world: &mut FlipframeWorld, width: u32, height: u32, con
         .send("GET", &format!("/v1/images/{id}/transformed"), vec![], None)
         .await
         .clone();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    assert_eq!(response.header("content-type"), Some(content_type.as_str()));
-    let image = crate::images::decode_output(&response.body);
-    assert_eq!((image.width(), image.height()), (width, height));
+    response.expect_image(&content_type, width, height);
     world.downloaded = response.body;
 }
 

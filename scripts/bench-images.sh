@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fetches the benchmark image set from Debian wallpaper packages (real photos,
+# never committed) into DIR (default target/bench-images), once, and prints DIR.
+set -euo pipefail
+dir=${1:-target/bench-images}
+mkdir -p "$dir"
+if [ -f "$dir/.complete" ]; then
+    echo "$dir"
+    exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && apt-get download -qq lomiri-wallpapers-20.04 lomiri-wallpapers-16.04 gnome-backgrounds \
+    plasma-workspace-wallpapers mate-backgrounds >/dev/null)
+for package in "$work"/*.deb; do dpkg -x "$package" "$work/root"; done
+take() { cp "$work/root/usr/share/$1" "$dir/$2"; }
+take backgrounds/Kleiber_by_Lukas_Baubkus.jpg           jpeg-20mp-baseline-422.jpg
+take backgrounds/seeding_by_Clements_Engelhardt.jpg     jpeg-16mp-progressive-420.jpg
+take backgrounds/mate/abstract/Elephants_3840x2160.jpg  jpeg-4k.jpg
+take wallpapers/Patak/contents/images/5120x2880.png     png-15mp-rgba.png
+take backgrounds/gnome/pixels-l.webp                    webp-4096-lossy.webp
+# No wallpaper is a GIF: make a 1920×1080 two-frame animation from the 4K photo.
+# (A `convert` earlier on PATH may be a stand-in: take the real ImageMagick.)
+imagemagick() {
+    for candidate in magick convert-im6.q16 convert; do
+        "$candidate" -version 2>/dev/null | grep -q ImageMagick && { echo "$candidate"; return; }
+    done
+    return 1
+}
+convert=$(imagemagick) || { apt-get install -y -qq imagemagick >/dev/null; convert=$(imagemagick); }
+"$convert" "$dir/jpeg-4k.jpg" -resize 1920x1080 \( +clone -flop \) -delay 50 -loop 0 "$dir/gif-1080p-animated.gif"
+touch "$dir/.complete"
+echo "$dir"

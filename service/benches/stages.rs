@@ -1,0 +1,85 @@
+//! Each pipeline stage timed on its own, per image: `cargo bench --bench
+//! stages` over the set `scripts/bench-images.sh` fetches (or
+//! FLIPFRAME_BENCH_IMAGES). Under `cargo test` it runs once on a generated
+//! image, so the bench cannot rot. Prints medians of RUNS (default 9) runs.
+
+use flipframe::pipeline::{self, Limits, TransformSpec};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn median(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples[samples.len() / 2].as_secs_f64() * 1000.0
+}
+
+fn time<T>(runs: usize, mut work: impl FnMut() -> T) -> (f64, T) {
+    let mut samples = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let value = std::hint::black_box(work());
+        samples.push(started.elapsed());
+        last = Some(value);
+    }
+    (median(samples), last.expect("at least one run"))
+}
+
+fn bench(name: &str, bytes: &[u8], runs: usize) {
+    let (limits, spec) = (Limits::default(), TransformSpec::default());
+    let (sniff, format) = time(runs, || pipeline::sniff(bytes).unwrap());
+    let (inspect, inspection) = time(runs, || pipeline::inspect(bytes, format, &limits).unwrap());
+    let (decode, decoded) = time(runs, || {
+        pipeline::decode(bytes, &inspection, &limits).unwrap()
+    });
+    let (resize, framed) = time(runs, || pipeline::resize(decoded.clone(), &spec).unwrap());
+    let (rotate, rotated) = time(runs, || {
+        let mut image = framed.clone();
+        pipeline::rotate_half_turn(&mut image);
+        image
+    });
+    let (encode, _) = time(runs, || pipeline::encode(rotated.clone(), &spec).unwrap());
+    let (total, _) = time(runs, || pipeline::transform(bytes, &spec, &limits).unwrap());
+    println!(
+        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
+    );
+}
+
+fn main() {
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    println!(
+        "{:<32} {:>7} {:>8} {:>8} {:>7} {:>7} {:>7} {:>8}   (median ms)",
+        "image", "sniff", "inspect", "decode", "resize", "rotate", "encode", "total"
+    );
+    if !benchmarking {
+        let photo = image::RgbImage::from_fn(1600, 900, |x, y| image::Rgb([x as u8, y as u8, 128]));
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(photo)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        bench("generated 1600x900 (smoke run)", &bytes, 1);
+        return;
+    }
+    let runs = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(9);
+    let dir = std::env::var_os("FLIPFRAME_BENCH_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-images")
+        });
+    let mut images: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-images.sh)", dir.display()))
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some())
+        .collect();
+    images.sort();
+    for path in images {
+        let bytes = std::fs::read(&path).unwrap();
+        bench(&path.file_name().unwrap().to_string_lossy(), &bytes, runs);
+    }
+}
