@@ -15,6 +15,16 @@ fn flipframe() -> Command {
     command
 }
 
+/// A dev sign-in token from the issuer whose key lives under `dir`.
+fn dev_token(dir: &std::path::Path) -> String {
+    let run = flipframe()
+        .current_dir(dir)
+        .args(["token", "dev", "--user", "alice"])
+        .output()
+        .unwrap();
+    String::from_utf8(run.stdout).unwrap().trim().to_owned()
+}
+
 #[test]
 fn transform_writes_the_same_result_as_the_service() {
     let dir = tempfile::tempdir().unwrap();
@@ -123,43 +133,12 @@ fn token_new_and_token_hash_agree() {
 #[test]
 fn serve_runs_with_embedded_defaults_and_dev_tokens_work() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = flipframe()
-        .current_dir(dir.path())
-        .env("FLIPFRAME_LISTEN", format!("127.0.0.1:{port}"))
-        .env_remove("FLIPFRAME_DATA_DIR")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let token = flipframe()
-        .current_dir(dir.path())
-        .args(["token", "dev", "--user", "alice"])
-        .output()
-        .unwrap();
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let (mut server, port) = serve_with(&[], dir.path());
+    let token = dev_token(dir.path());
     assert_eq!(token.split('.').count(), 3);
-
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let result = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(response) = client
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send()
-                .await
-            {
-                break response.status();
-            }
-            assert!(Instant::now() < deadline, "the server never answered");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        .as_u16();
-        client
+        reqwest::Client::new()
             .get(format!("http://127.0.0.1:{port}/v1/images"))
             .bearer_auth(&token)
             .send()
@@ -222,6 +201,7 @@ fn serve_with(env: &[(&str, String)], dir: &std::path::Path) -> (std::process::C
     command
         .current_dir(dir)
         .env("FLIPFRAME_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("FLIPFRAME_DATA_DIR")
         .stderr(Stdio::null());
     for (name, value) in env {
         command.env(name, value);
@@ -271,12 +251,7 @@ fn standalone_instances_share_s3_and_dynamodb() {
     let api_only = [env.clone(), vec![("FLIPFRAME_WORKERS", "0".to_owned())]].concat();
     let (mut first, first_port) = serve_with(&api_only, dir.path());
     let (mut second, second_port) = serve_with(&env, dir.path());
-    let token = flipframe()
-        .current_dir(dir.path())
-        .args(["token", "dev", "--user", "alice"])
-        .output()
-        .unwrap();
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let token = dev_token(dir.path());
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

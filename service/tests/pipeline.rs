@@ -292,3 +292,52 @@ fn has_jpeg_marker(jpeg: &[u8], marker: u8) -> bool {
     }
     false
 }
+
+fn psnr(a: &image::DynamicImage, b: &image::DynamicImage) -> f64 {
+    let (a, b) = (a.to_rgb8(), b.to_rgb8());
+    assert_eq!(a.dimensions(), b.dimensions());
+    let squared: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    let mse = squared / a.as_raw().len() as f64;
+    10.0 * (255.0f64.powi(2) / mse).log10()
+}
+
+#[test]
+fn shrinking_while_decoding_keeps_the_quality_of_a_full_decode() {
+    // A textured 6 MP photo stand-in: JPEG decodes at 1/2 scale, WebP scaled.
+    let photo = image::RgbImage::from_fn(3200, 2000, |x, y| {
+        let wave = ((x as f64 / 37.0).sin() * (y as f64 / 23.0).cos() * 90.0 + 128.0) as u8;
+        image::Rgb([wave, (x / 16 + y / 24) as u8, ((x ^ y) >> 4) as u8])
+    });
+    let sources = [
+        ("jpeg", jpeg(&photo)),
+        (
+            "webp",
+            encode(
+                &image::DynamicImage::ImageRgb8(photo.clone()),
+                image::ImageFormat::WebP,
+            ),
+        ),
+    ];
+    let (spec, limits) = (TransformSpec::default(), Limits::default());
+    for (name, bytes) in sources {
+        let fast = decode(&run(&bytes).bytes);
+        let format = pipeline::sniff(&bytes).unwrap();
+        let inspection = pipeline::inspect(&bytes, format, &limits).unwrap();
+        let full = pipeline::decode(&bytes, &inspection, &limits).unwrap();
+        assert_eq!((full.width(), full.height()), (3200, 2000));
+        let mut reference = pipeline::resize(full, &spec).unwrap();
+        pipeline::rotate_half_turn(&mut reference);
+        let reference = decode(&pipeline::encode(reference, &spec).unwrap().bytes);
+        let quality = psnr(&fast, &reference);
+        eprintln!("{name}: {quality:.1} dB against a full decode");
+        assert!(
+            quality >= 35.0,
+            "{name}: {quality:.1} dB against a full decode"
+        );
+    }
+}

@@ -1,9 +1,9 @@
-//! Encodes the output: JPEG for opaque images, PNG where transparency must
-//! survive. Encoders write pixels only, so no metadata (GPS!) leaks through.
+//! Encodes the output: JPEG (libjpeg-turbo, 4:2:0) for opaque images, PNG
+//! where transparency must survive. Encoders write pixels only, so no
+//! metadata (GPS!) leaks through.
 
 use super::{Rejection, TransformSpec};
-use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::PngEncoder;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageEncoder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,16 +49,27 @@ pub fn encode(image: DynamicImage, spec: &TransformSpec) -> Result<Encoded, Reje
     let mut bytes = Vec::new();
     let format = match image {
         DynamicImage::ImageRgba8(rgba) if rgba.pixels().any(|p| p.0[3] < u8::MAX) => {
-            PngEncoder::new(&mut bytes)
+            PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, FilterType::Adaptive)
                 .write_image(&rgba, width, height, image::ExtendedColorType::Rgba8)
                 .map_err(Rejection::undecodable)?;
             OutputFormat::Png
         }
         other => {
             let rgb = other.into_rgb8();
-            JpegEncoder::new_with_quality(&mut bytes, spec.jpeg_quality)
-                .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
-                .map_err(Rejection::undecodable)?;
+            let pixels = turbojpeg::Image {
+                pixels: rgb.as_raw().as_slice(),
+                width: width as usize,
+                pitch: width as usize * 3,
+                height: height as usize,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            let jpeg = turbojpeg::compress(
+                pixels,
+                i32::from(spec.jpeg_quality),
+                turbojpeg::Subsamp::Sub2x2,
+            )
+            .map_err(Rejection::undecodable)?;
+            bytes.extend_from_slice(&jpeg);
             OutputFormat::Jpeg
         }
     };

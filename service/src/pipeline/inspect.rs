@@ -2,6 +2,7 @@
 //! buffer is allocated: the defence against decompression bombs.
 
 use super::{Format, Limits, Rejection};
+use image::metadata::Orientation;
 use image::{ImageDecoder, ImageReader};
 use std::io::Cursor;
 
@@ -11,13 +12,39 @@ pub struct Inspection {
     /// Stored dimensions, before EXIF orientation.
     pub width: u32,
     pub height: u32,
+    /// The EXIF orientation every decoder applies.
+    pub orientation: Orientation,
+}
+
+impl Inspection {
+    /// Whether the orientation turns the image a quarter, swapping its sides.
+    pub fn quarter_turned(&self) -> bool {
+        matches!(
+            self.orientation,
+            Orientation::Rotate90
+                | Orientation::Rotate270
+                | Orientation::Rotate90FlipH
+                | Orientation::Rotate270FlipH
+        )
+    }
+
+    /// The size as displayed, after the orientation.
+    pub fn displayed_size(&self) -> (u32, u32) {
+        if self.quarter_turned() {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
 }
 
 pub fn inspect(bytes: &[u8], format: Format, limits: &Limits) -> Result<Inspection, Rejection> {
-    let decoder = ImageReader::with_format(Cursor::new(bytes), format.image_format())
+    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format.image_format())
         .into_decoder()
         .map_err(Rejection::undecodable)?;
     let (width, height) = decoder.dimensions();
+    // A broken EXIF block should not sink an otherwise good photo.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     if width == 0 || height == 0 {
         return Err(Rejection::undecodable("the image has no pixels"));
     }
@@ -39,6 +66,7 @@ pub fn inspect(bytes: &[u8], format: Format, limits: &Limits) -> Result<Inspecti
         format,
         width,
         height,
+        orientation,
     })
 }
 

@@ -72,6 +72,20 @@ fn blank_like(source: &DynamicImage, width: u32, height: u32) -> DynamicImage {
     }
 }
 
+/// The least factor the source must keep in both directions so that
+/// resizing only ever shrinks it into the frame: decoders may shrink this far.
+pub fn needed_scale(width: u32, height: u32, spec: &TransformSpec) -> f64 {
+    let (x, y) = (
+        f64::from(spec.width) / f64::from(width),
+        f64::from(spec.height) / f64::from(height),
+    );
+    match spec.fit {
+        // Cover scales to the larger ratio and crops; fill needs both ratios.
+        Fit::Cover | Fit::Fill => x.max(y),
+        Fit::Contain => x.min(y),
+    }
+}
+
 /// The largest size with the source's aspect ratio inside the frame, at least 1 px.
 fn contained_size(width: u32, height: u32, spec: &TransformSpec) -> (u32, u32) {
     let scale = f64::min(

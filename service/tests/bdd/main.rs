@@ -13,6 +13,7 @@ mod support;
 mod containers;
 mod emulators;
 mod images;
+mod services;
 mod steps;
 mod targets;
 mod world;

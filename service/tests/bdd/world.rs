@@ -2,7 +2,8 @@
 //! the last answer. Usernames get a per-scenario suffix, so scenarios running
 //! at the same time never see each other's uploads in filtered views.
 
-use crate::targets::{ApiRequest, ApiResponse, Service, Target, Variant};
+use crate::services::{ApiRequest, ApiResponse, Service};
+use crate::targets::{Target, Variant};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -130,16 +131,19 @@ impl FlipframeWorld {
             .expect("something was uploaded")
     }
 
-    pub async fn entry(&mut self, id: &str) -> Value {
-        let response = self
-            .send("GET", &format!("/v1/images/{id}"), vec![], None)
-            .await;
+    /// GETs `path` with the current credentials and expects a 200.
+    pub async fn get_ok(&mut self, path: &str) -> ApiResponse {
+        let response = self.send("GET", path, vec![], None).await.clone();
         assert_eq!(
             response.status,
             200,
             "{}",
             String::from_utf8_lossy(&response.body)
         );
-        response.json()
+        response
+    }
+
+    pub async fn entry(&mut self, id: &str) -> Value {
+        self.get_ok(&format!("/v1/images/{id}")).await.json()
     }
 }

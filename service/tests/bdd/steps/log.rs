@@ -12,16 +12,8 @@ fn no_processing(world: &mut FlipframeWorld) {
 }
 
 async fn log_items(world: &mut FlipframeWorld, query: &str) -> Vec<Value> {
-    let response = world
-        .send("GET", &format!("/v1/images?{query}"), vec![], None)
-        .await;
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    response.json()["items"].as_array().unwrap().clone()
+    let page = world.get_ok(&format!("/v1/images?{query}")).await.json();
+    page["items"].as_array().unwrap().clone()
 }
 
 #[then(regex = r#"^the log filtered by uploader "([^"]+)" shows only (?:\w+'s|my) uploads$"#)]

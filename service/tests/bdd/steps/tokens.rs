@@ -1,8 +1,8 @@
 //! External systems and their fixed tokens.
 
+use crate::services::ApiRequest;
 use crate::steps::upload::upload;
 use crate::support::images::marked_jpeg;
-use crate::targets::ApiRequest;
 use crate::world::FlipframeWorld;
 use cucumber::{given, then, when};
 use flipframe::auth::hash_token;

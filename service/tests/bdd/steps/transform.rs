@@ -9,16 +9,10 @@ use flipframe::pipeline::Fit;
 async fn transformed(world: &mut FlipframeWorld) -> image::DynamicImage {
     if world.downloaded.is_empty() {
         let id = world.upload_id();
-        let response = world
-            .send("GET", &format!("/v1/images/{id}/transformed"), vec![], None)
-            .await;
-        assert_eq!(
-            response.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
-        world.downloaded = response.body.clone();
+        world.downloaded = world
+            .get_ok(&format!("/v1/images/{id}/transformed"))
+            .await
+            .body;
     }
     decode_output(&world.downloaded)
 }

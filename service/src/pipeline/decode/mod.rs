@@ -1,0 +1,64 @@
+//! Decodes the first frame under `image::Limits` and applies the EXIF
+//! orientation, so phone photos stand the right way up before anything else.
+//!
+//! `decode_for_frame` is the fast path: JPEG and WebP decoders that shrink
+//! while decoding (libjpeg-turbo's DCT scaling, libwebp's scaler) to the
+//! smallest size that still covers the output frame. `decode` is the generic
+//! full-size path every format has, and what the fast path falls back to.
+
+mod jpeg;
+mod webp;
+
+use super::{Format, Inspection, Limits, Rejection, TransformSpec, resize::needed_scale};
+use image::{DynamicImage, ImageDecoder, ImageReader};
+use std::io::Cursor;
+
+/// Decodes at least as large as `spec`'s frame needs, smaller than the
+/// original where the format can shrink on load.
+pub fn decode_for_frame(
+    bytes: &[u8],
+    inspection: &Inspection,
+    limits: &Limits,
+    spec: &TransformSpec,
+) -> Result<DynamicImage, Rejection> {
+    let (width, height) = inspection.displayed_size();
+    let need = needed_scale(width, height, spec);
+    let fast = match inspection.format {
+        Format::Jpeg => jpeg::decode_scaled(bytes, need),
+        Format::Webp => webp::decode_scaled(bytes, inspection, need),
+        _ => None,
+    };
+    let fast = fast.map(|decoded| {
+        decoded.map(|mut image| {
+            image.apply_orientation(inspection.orientation);
+            image
+        })
+    });
+    fast.unwrap_or_else(|| decode(bytes, inspection, limits))
+}
+
+pub fn decode(
+    bytes: &[u8],
+    inspection: &Inspection,
+    limits: &Limits,
+) -> Result<DynamicImage, Rejection> {
+    let mut decoder =
+        ImageReader::with_format(Cursor::new(bytes), inspection.format.image_format())
+            .into_decoder()
+            .map_err(Rejection::undecodable)?;
+    decoder
+        .set_limits(decoder_limits(limits))
+        .map_err(Rejection::undecodable)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(Rejection::undecodable)?;
+    image.apply_orientation(inspection.orientation);
+    Ok(image)
+}
+
+fn decoder_limits(limits: &Limits) -> image::Limits {
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_side);
+    decoder_limits.max_image_height = Some(limits.max_side);
+    // 16-bit RGBA is the widest pixel we decode to; allow it plus working room.
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    decoder_limits
+}
