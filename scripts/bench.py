@@ -16,7 +16,10 @@ import tempfile
 
 images, flipframe, node_dir = sys.argv[1:4]
 runs = int(sys.argv[4]) if len(sys.argv) > 4 else 7
-sharp_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-sharp.mjs")
+# ES modules resolve packages from the script's folder: run a copy beside node_modules.
+sharp_script = os.path.join(os.path.abspath(node_dir), "bench-sharp.mjs")
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-sharp.mjs")) as source, open(sharp_script, "w") as copy:
+    copy.write(source.read())
 scratch = tempfile.mkdtemp(prefix="flipframe-bench-")
 single_thread = dict(os.environ, VIPS_CONCURRENCY="1", RAYON_NUM_THREADS="1")
 
@@ -41,7 +44,7 @@ def flipframe_run(image, out):
 
 
 def sharp_run(image, out):
-    output, _, rss = run(["node", sharp_script, image, out], cwd=node_dir, env=dict(single_thread, NODE_PATH=os.path.join(node_dir, "node_modules")))
+    output, _, rss = run(["node", sharp_script, image, out], cwd=node_dir)
     return float(output.strip().splitlines()[-1]), rss
 
 

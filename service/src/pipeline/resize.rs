@@ -2,7 +2,7 @@
 //! (fast_image_resize): `cover` crops, `fill` stretches, `contain` letterboxes.
 
 use super::{Rejection, TransformSpec};
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, MulDiv, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, GenericImage, RgbImage, RgbaImage};
 use serde::{Deserialize, Serialize};
 
@@ -23,23 +23,48 @@ pub enum Fit {
 /// Returns an 8-bit RGB image, or RGBA when the source has an alpha channel,
 /// of exactly `spec.width × spec.height`.
 pub fn resize(image: DynamicImage, spec: &TransformSpec) -> Result<DynamicImage, Rejection> {
-    let source = if image.color().has_alpha() {
+    let alpha = image.color().has_alpha();
+    let mut source = if alpha {
         DynamicImage::ImageRgba8(image.into_rgba8())
     } else {
         DynamicImage::ImageRgb8(image.into_rgb8())
     };
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    // Resizing colour with alpha must weight by alpha. The resizer would
+    // premultiply a full-size copy; doing it in place saves that copy.
+    if alpha {
+        MulDiv::default()
+            .multiply_alpha_inplace(&mut source)
+            .map_err(Rejection::undecodable)?;
+    }
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .use_alpha(false);
+    let mut framed = fit(&source, spec, &options)?;
+    if alpha {
+        MulDiv::default()
+            .divide_alpha_inplace(&mut framed)
+            .map_err(Rejection::undecodable)?;
+    }
+    Ok(framed)
+}
+
+fn fit(
+    source: &DynamicImage,
+    spec: &TransformSpec,
+    options: &ResizeOptions,
+) -> Result<DynamicImage, Rejection> {
+    let options = *options;
     match spec.fit {
         Fit::Cover => scale(
-            &source,
+            source,
             spec.width,
             spec.height,
             &options.fit_into_destination(None),
         ),
-        Fit::Fill => scale(&source, spec.width, spec.height, &options),
+        Fit::Fill => scale(source, spec.width, spec.height, &options),
         Fit::Contain => {
             let (width, height) = contained_size(source.width(), source.height(), spec);
-            let scaled = scale(&source, width, height, &options)?;
+            let scaled = scale(source, width, height, &options)?;
             let mut canvas = blank_like(&scaled, spec.width, spec.height);
             let (left, top) = ((spec.width - width) / 2, (spec.height - height) / 2);
             canvas
