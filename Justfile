@@ -24,7 +24,7 @@ test: lint localstack-venv
 
 # Unit and integration tests only (pipeline, HTTP API, backends on moto, Lambda handlers, CLI).
 unit:
-    cargo test --workspace --lib --bins --examples --test pipeline --test api --test backends --test lambda --test cli
+    cargo test --workspace --lib --bins --examples --test pipeline --test api --test backends --test lambda --test cli --test infra_routes
 
 # The Gherkin features on every target (args pass through: --tags EXPR, --target NAME, --containers).
 bdd *ARGS: localstack-venv
