@@ -101,10 +101,10 @@ impl Backends {
 /// Creates the bucket and the table the configuration names when missing;
 /// says what it did, one line each.
 pub async fn create_missing_resources(config: &Config) -> anyhow::Result<Vec<String>> {
-    let sdk = aws::sdk_config(&config.aws).await;
     let mut report = Vec::new();
     match &config.storage {
         StorageLocation::S3 { bucket, prefix } => {
+            let sdk = aws::sdk_config(&config.aws).await;
             let store = S3Store::new(sdk.s3_client(), bucket, prefix);
             let created = store.create_bucket_if_missing().await?;
             report.push(format!(
@@ -119,6 +119,7 @@ pub async fn create_missing_resources(config: &Config) -> anyhow::Result<Vec<Str
     }
     match &config.ledger {
         LedgerLocation::DynamoDb { table } => {
+            let sdk = aws::sdk_config(&config.aws).await;
             let ledger = DynamoLedger::new(sdk.dynamodb_client(), table);
             let created = ledger.create_table_if_missing().await?;
             report.push(format!(

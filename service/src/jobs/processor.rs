@@ -51,15 +51,23 @@ impl Processor {
             return Ok(Outcome::Skipped);
         }
         let key = ObjectKey::original(id);
-        let original = self.store.get(&key).await?;
-        // A presigned upload that has not arrived yet: not an error, yet.
+        // A presigned upload may not have arrived yet: look before claiming,
+        // since that is not an error until its window has passed.
         let awaiting_upload = entry.original.is_none();
-        if original.is_none() && awaiting_upload && !upload_window_passed(&entry) {
-            return Ok(Outcome::Skipped);
+        let mut original = None;
+        if awaiting_upload {
+            original = self.store.get(&key).await?;
+            if original.is_none() && !upload_window_passed(&entry) {
+                return Ok(Outcome::Skipped);
+            }
         }
         let Some(entry) = self.ledger.claim(id, self.lease).await? else {
             return Ok(Outcome::Skipped);
         };
+        // Everyone else downloads only once the entry is theirs.
+        if !awaiting_upload {
+            original = self.store.get(&key).await?;
+        }
         let outcome = if entry.attempts > MAX_ATTEMPTS {
             self.give_up(
                 id,

@@ -44,9 +44,20 @@ impl ApiResponse {
         self.headers.get(name).map(String::as_str)
     }
 
+    /// Asserts the status, showing the body when it differs.
+    pub fn expect_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
     /// Asserts a 200 carrying an image of this type and size, and decodes it.
     pub fn expect_image(&self, content_type: &str, width: u32, height: u32) -> image::DynamicImage {
-        assert_eq!(self.status, 200, "{}", String::from_utf8_lossy(&self.body));
+        self.expect_status(200);
         assert_eq!(self.header("content-type"), Some(content_type));
         let image = image::load_from_memory(&self.body).expect("the image decodes");
         assert_eq!((image.width(), image.height()), (width, height));

@@ -134,12 +134,7 @@ impl FlipframeWorld {
     /// GETs `path` with the current credentials and expects a 200.
     pub async fn get_ok(&mut self, path: &str) -> ApiResponse {
         let response = self.send("GET", path, vec![], None).await.clone();
-        assert_eq!(
-            response.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
+        response.expect_status(200);
         response
     }
 

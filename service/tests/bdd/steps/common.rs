@@ -21,12 +21,7 @@ fn refused(world: &mut FlipframeWorld, status: u16, code: String) {
 #[then("the request succeeds")]
 fn succeeds(world: &mut FlipframeWorld) {
     let response = world.last();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    response.expect_status(200);
 }
 
 #[then("the answer explains the problem")]

@@ -99,12 +99,7 @@ async fn someone_uploads(world: &mut FlipframeWorld, name: String, image: String
 #[then("the upload is accepted")]
 async fn accepted(world: &mut FlipframeWorld) {
     let response = world.last();
-    assert_eq!(
-        response.status,
-        202,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    response.expect_status(202);
     let id = world.upload_id();
     assert_eq!(
         response.header("location"),
@@ -220,12 +215,7 @@ async fn transformed_refused(world: &mut FlipframeWorld, status: u16, code: Stri
     let response = world
         .send("GET", &format!("/v1/images/{id}/transformed"), vec![], None)
         .await;
-    assert_eq!(
-        response.status,
-        status,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    response.expect_status(status);
     assert_eq!(response.json()["code"], code);
 }
 
@@ -289,12 +279,7 @@ async fn start_presigned(world: &mut FlipframeWorld, filename: String) {
 #[then("I receive an upload URL and a pending log entry")]
 async fn received_ticket(world: &mut FlipframeWorld) {
     let response = world.last();
-    assert_eq!(
-        response.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    response.expect_status(201);
     let ticket = world.ticket.clone().unwrap();
     assert_eq!(ticket["upload"]["method"], "PUT");
     assert!(
