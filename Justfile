@@ -88,6 +88,23 @@ bench RUNS="7":
     echo
     FLIPFRAME_BENCH_IMAGES="$images" RUNS={{RUNS}} cargo bench --quiet --bench stages
 
+# 50 photos of 12–20 MP uploaded at once to `flipframe serve`: time until all are
+# processed against the pure transform times ÷ cores, and the server's peak RSS.
+bench-service UPLOADS="50":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    FLIPFRAME_BENCH_PHOTOS="$images/../bench-photos" UPLOADS={{UPLOADS}} cargo bench --quiet --bench service -- load
+
+# GET of the transformed version with a JWT under wrk, against nginx serving the same file.
+bench-http SECONDS="10":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    command -v wrk >/dev/null && command -v nginx >/dev/null || apt-get install -y -qq wrk nginx-light >/dev/null
+    FLIPFRAME_BENCH_PHOTO="$images/jpeg-20mp-baseline-422.jpg" SECONDS={{SECONDS}} \
+        cargo bench --quiet --bench service -- http
+
 # Build the Lambda zip for provided.al2023: ARCH is x86_64 (default) or arm64.
 # Fails when the binary needs a glibc newer than Amazon Linux 2023's 2.34.
 lambda-zip ARCH="x86_64":

@@ -100,7 +100,7 @@ pub async fn handle_s3_event(
             tracing::info!(key = raw_key, "ignoring an object that is not an original");
             continue;
         };
-        let outcome = processor.process(id).await?;
+        let outcome = processor.process(id.into()).await?;
         tracing::info!(%id, ?outcome, "processed from an S3 event");
         outcomes.push((id, outcome));
     }

@@ -4,13 +4,13 @@
 mod support;
 
 use bytes::Bytes;
-use flipframe::jobs::{Outcome, Processor};
+use flipframe::jobs::{Job, Outcome, Processor};
 use flipframe::ledger::{
-    DynamoLedger, Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogQuery, SharedLedger,
-    SqliteLedger, Status, Uploader,
+    CachedLedger, DynamoLedger, Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogQuery,
+    SharedLedger, SqliteLedger, Status, Uploader,
 };
-use flipframe::pipeline::{Limits, OutputFormat, TransformSpec};
-use flipframe::storage::{FileStore, ObjectKey, ObjectStore, S3Store, SharedStore};
+use flipframe::pipeline::{self, Limits, OutputFormat, TransformSpec};
+use flipframe::storage::{CachedStore, FileStore, ObjectKey, ObjectStore, S3Store, SharedStore};
 use std::sync::Arc;
 use std::time::Duration;
 use support::images::marked_jpeg;
@@ -80,6 +80,38 @@ async fn store_contract(store: &dyn ObjectStore) {
     store.delete(&large_key).await.unwrap();
     assert_eq!(store.get(&key).await.unwrap(), None);
     assert_eq!(store.get(&large_key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_cached_store_keeps_the_contract_and_serves_transformed_versions_from_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: SharedStore = Arc::new(FileStore::open(dir.path()).unwrap());
+    let cached = CachedStore::new(Arc::clone(&files), 64 << 20);
+    store_contract(&cached).await;
+
+    let id = Uuid::now_v7();
+    let (original, transformed) = (
+        ObjectKey::original(id),
+        ObjectKey::transformed(id, OutputFormat::Jpeg),
+    );
+    for key in [&original, &transformed] {
+        cached
+            .put(key, Bytes::from_static(b"bytes"), "image/jpeg")
+            .await
+            .unwrap();
+        // Gone from the backend behind the cache's back.
+        files.delete(key).await.unwrap();
+    }
+    assert_eq!(
+        cached.get(&original).await.unwrap(),
+        None,
+        "originals are never cached"
+    );
+    assert_eq!(
+        cached.get(&transformed).await.unwrap(),
+        Some(Bytes::from_static(b"bytes")),
+        "a transformed version is answered from memory"
+    );
 }
 
 #[tokio::test]
@@ -351,6 +383,13 @@ async fn sqlite_ledger_keeps_the_contract() {
 }
 
 #[tokio::test]
+async fn the_cached_ledger_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: SharedLedger = Arc::new(SqliteLedger::open(&dir.path().join("log.db")).unwrap());
+    ledger_contract(&CachedLedger::new(sqlite, 100)).await;
+}
+
+#[tokio::test]
 async fn dynamo_ledger_keeps_the_contract() {
     ledger_contract(&dynamo_ledger().await).await;
 }
@@ -377,7 +416,7 @@ async fn race(store: SharedStore, ledger: SharedLedger) {
         cpu: Arc::new(tokio::sync::Semaphore::new(cpu)),
     };
     let (a, b) = (processor(1), processor(1));
-    let (first, second) = tokio::join!(a.process(entry.id), b.process(entry.id));
+    let (first, second) = tokio::join!(a.process(entry.id.into()), b.process(entry.id.into()));
     let mut outcomes = vec![first.expect("no error"), second.expect("no error")];
     outcomes.sort_by_key(|o| format!("{o:?}"));
     assert_eq!(outcomes, vec![Outcome::Done, Outcome::Skipped]);
@@ -387,7 +426,7 @@ async fn race(store: SharedStore, ledger: SharedLedger) {
         (Status::Done, 1, None)
     );
     // A retried event afterwards changes nothing.
-    assert_eq!(a.process(entry.id).await.unwrap(), Outcome::Skipped);
+    assert_eq!(a.process(entry.id.into()).await.unwrap(), Outcome::Skipped);
 }
 
 #[tokio::test]
@@ -405,6 +444,58 @@ async fn racing_processors_on_files_and_sqlite_produce_one_done() {
     for _ in 0..3 {
         race(Arc::clone(&store), Arc::clone(&ledger)).await;
     }
+}
+
+#[tokio::test]
+async fn a_transform_made_at_upload_is_stored_without_decoding_the_original_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: SharedStore = Arc::new(FileStore::open(dir.path().join("objects")).unwrap());
+    let ledger: SharedLedger = Arc::new(SqliteLedger::open(&dir.path().join("log.db")).unwrap());
+    let processor = Processor {
+        store: Arc::clone(&store),
+        ledger: Arc::clone(&ledger),
+        spec: TransformSpec::default(),
+        limits: Limits::default(),
+        lease: Duration::from_secs(60),
+        cpu: Arc::new(tokio::sync::Semaphore::new(1)),
+    };
+    // Originals that no longer decode: only a job that carries its result
+    // can finish.
+    let (handed_over, from_storage) = (pending("alice"), pending("bob"));
+    for entry in [&handed_over, &from_storage] {
+        let key = ObjectKey::original(entry.id);
+        store
+            .put(&key, Bytes::from_static(b"not an image"), "image/jpeg")
+            .await
+            .unwrap();
+        ledger.insert(entry).await.unwrap();
+    }
+    let made_at_upload = pipeline::transform(
+        &marked_jpeg(),
+        &TransformSpec::default(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let job = Job {
+        id: handed_over.id,
+        transformed: Some(made_at_upload.clone()),
+    };
+    assert_eq!(processor.process(job).await.unwrap(), Outcome::Done);
+    let key = ObjectKey::transformed(handed_over.id, made_at_upload.format);
+    let stored = store
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("the transformed version");
+    assert_eq!(stored.as_ref(), made_at_upload.bytes.as_slice());
+    let entry = ledger.get(handed_over.id).await.unwrap().unwrap();
+    assert_eq!(
+        entry.transformed.unwrap().bytes,
+        made_at_upload.bytes.len() as u64
+    );
+
+    let outcome = processor.process(from_storage.id.into()).await.unwrap();
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
 }
 
 #[tokio::test]

@@ -6,9 +6,9 @@ use super::responses::serve_image;
 use super::upload_body::{UploadBody, clean_filename, read_upload};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::jobs::describe;
+use crate::jobs::{Job, describe};
 use crate::ledger::{Failure, ImageInfo, LogEntry, LogQuery, Status, Uploader};
-use crate::pipeline::{self, OutputFormat, Rejection};
+use crate::pipeline::{self, Encoded, OutputFormat, Rejection};
 use crate::storage::ObjectKey;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -65,6 +65,10 @@ pub async fn upload(
 ) -> Result<Response, ApiError> {
     let id = Uuid::now_v7();
     let query_filename = params.filename.as_deref().and_then(clean_filename);
+    let _reserved = state
+        .upload_memory
+        .reserve(request.headers(), state.limits.max_body_bytes)
+        .await;
     let body = match read_upload(request, state.limits.max_body_bytes).await {
         Ok(body) => body,
         Err(ApiError::Rejected(rejection)) => {
@@ -77,8 +81,8 @@ pub async fn upload(
         .as_deref()
         .and_then(clean_filename)
         .or(query_filename);
-    let original = match inspect_upload(&state, &body).await? {
-        Ok(info) => info,
+    let (original, transformed) = match inspect_upload(&state, &body).await? {
+        Ok(inspected) => inspected,
         Err(rejection) => return refuse(&state, id, filename, uploader, rejection).await,
     };
 
@@ -95,7 +99,7 @@ pub async fn upload(
         }
         return Err(error.into());
     }
-    state.jobs.enqueue(id);
+    state.jobs.enqueue(Job { id, transformed });
     tracing::info!(%id, uploader = %entry.uploader.username, "upload accepted");
     Ok((
         StatusCode::ACCEPTED,
@@ -106,16 +110,28 @@ pub async fn upload(
 }
 
 /// Validates on a blocking thread under the CPU bound and describes the
-/// original. The outer error is ours; the inner one is the client's.
+/// original; where the worker takes it, the transform made on the way too.
+/// The outer error is ours; the inner one is the client's.
 async fn inspect_upload(
     state: &AppState,
     body: &UploadBody,
-) -> Result<Result<ImageInfo, Rejection>, ApiError> {
+) -> Result<Result<(ImageInfo, Option<Encoded>), Rejection>, ApiError> {
     let _permit = state.cpu.acquire().await.map_err(ApiError::internal)?;
-    let (bytes, declared, limits) = (body.bytes.clone(), body.declared_type.clone(), state.limits);
+    let (bytes, declared) = (body.bytes.clone(), body.declared_type.clone());
+    let (spec, limits, keep) = (state.spec, state.limits, state.jobs.takes_transformed());
     tokio::task::spawn_blocking(move || {
-        let validated = pipeline::validate(&bytes, declared.as_deref(), &limits)?;
-        Ok(describe(&bytes, &validated))
+        let declared = declared.as_deref();
+        let inspected = if keep {
+            let (validated, encoded) =
+                pipeline::validate_and_transform(&bytes, declared, &spec, &limits)?;
+            (describe(&bytes, &validated), Some(encoded))
+        } else {
+            (
+                describe(&bytes, &pipeline::validate(&bytes, declared, &limits)?),
+                None,
+            )
+        };
+        Ok(inspected)
     })
     .await
     .map_err(ApiError::internal)

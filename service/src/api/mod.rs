@@ -11,12 +11,13 @@ mod uploads;
 
 pub use extract::{AnyCaller, SignedInUser};
 pub use openapi::ApiDoc;
+pub use upload_body::UploadMemory;
 
 use crate::auth::Authenticator;
 use crate::error::ApiError;
 use crate::jobs::SharedQueue;
 use crate::ledger::SharedLedger;
-use crate::pipeline::Limits;
+use crate::pipeline::{Limits, TransformSpec};
 use crate::storage::SharedStore;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -43,8 +44,12 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub jobs: SharedQueue,
     pub limits: Limits,
+    /// The transformed version, made during validation when `jobs` takes it.
+    pub spec: TransformSpec,
     /// Larger objects are answered with a redirect to a presigned URL.
     pub max_inline_bytes: Option<u64>,
+    /// Bounds the upload bodies held in memory at once.
+    pub upload_memory: UploadMemory,
     /// Bounds CPU-heavy work (upload validation, transforms) process-wide.
     pub cpu: Arc<Semaphore>,
     /// The dev issuer's public keys as JSON, published only in dev auth mode.

@@ -5,8 +5,49 @@ use crate::error::ApiError;
 use crate::pipeline::Rejection;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Upload bodies held in memory at once across all requests. A request
+/// reserves its size (Content-Length, or the body limit when unknown) before
+/// its body is read; beyond the budget it waits, and TCP holds the sender back.
+#[derive(Debug, Clone)]
+pub struct UploadMemory {
+    kib: Arc<Semaphore>,
+    total_kib: u32,
+}
+
+impl UploadMemory {
+    /// A budget of `bytes`, never less than one body of `limit` bytes.
+    pub fn new(bytes: u64, limit: u64) -> Self {
+        let total_kib = u32::try_from(bytes.max(limit).div_ceil(1024)).unwrap_or(u32::MAX >> 3);
+        Self {
+            kib: Arc::new(Semaphore::new(total_kib as usize)),
+            total_kib,
+        }
+    }
+
+    pub async fn reserve(&self, headers: &HeaderMap, limit: u64) -> OwnedSemaphorePermit {
+        let size = declared_length(headers).unwrap_or(limit).min(limit);
+        let kib = u32::try_from(size.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .min(self.total_kib);
+        Arc::clone(&self.kib)
+            .acquire_many_owned(kib)
+            .await
+            .expect("the upload budget is never closed")
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
 
 #[derive(Debug)]
 pub struct UploadBody {
@@ -17,11 +58,7 @@ pub struct UploadBody {
 
 pub async fn read_upload(request: Request, limit: u64) -> Result<UploadBody, ApiError> {
     let too_large = || ApiError::Rejected(Rejection::BodyTooLarge { limit });
-    let declared_length = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared_length = declared_length(request.headers());
     let declared_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -38,23 +75,34 @@ pub async fn read_upload(request: Request, limit: u64) -> Result<UploadBody, Api
     if declared_length.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(
-        request.into_body(),
-        usize::try_from(limit).unwrap_or(usize::MAX),
-    )
-    .await
-    .map_err(|error| {
-        if is_length_limit(&error) {
-            too_large()
-        } else {
-            ApiError::BadRequest(format!("could not read the body: {error}"))
-        }
-    })?;
+    let bytes = read_raw(request.into_body(), declared_length, limit).await?;
     Ok(UploadBody {
         bytes,
         declared_type,
         filename: None,
     })
+}
+
+/// Reads frames straight into one buffer sized from Content-Length: a single
+/// copy of the upload, never more than `limit`.
+async fn read_raw(body: Body, declared_length: Option<u64>, limit: u64) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    let expected = declared_length.unwrap_or(0).min(limit);
+    let mut bytes = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| {
+            if is_length_limit(&error) {
+                ApiError::Rejected(Rejection::BodyTooLarge { limit })
+            } else {
+                ApiError::BadRequest(format!("could not read the body: {error}"))
+            }
+        })?;
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Err(ApiError::Rejected(Rejection::BodyTooLarge { limit }));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {
@@ -117,7 +165,26 @@ pub fn clean_filename(name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean_filename;
+    use super::{HeaderMap, UploadMemory, clean_filename, header};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn uploads_past_the_memory_budget_wait_for_their_turn() {
+        let memory = UploadMemory::new(3 << 20, 2 << 20);
+        let mut one_mib = HeaderMap::new();
+        one_mib.insert(header::CONTENT_LENGTH, (1u64 << 20).into());
+        let unknown = HeaderMap::new();
+        let first = memory.reserve(&one_mib, 2 << 20).await;
+        // No length: the whole body limit is reserved.
+        let second = memory.reserve(&unknown, 2 << 20).await;
+        let third =
+            tokio::time::timeout(Duration::from_millis(50), memory.reserve(&one_mib, 2 << 20));
+        assert!(third.await.is_err(), "over budget: waits");
+        drop(first);
+        let third = tokio::time::timeout(Duration::from_secs(5), memory.reserve(&one_mib, 2 << 20));
+        assert!(third.await.is_ok(), "admitted once memory is free");
+        drop(second);
+    }
 
     #[test]
     fn filenames_are_cleaned() {

@@ -4,8 +4,11 @@
 use super::{AuthError, JwksCache};
 use crate::ledger::Uploader;
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
+use quick_cache::sync::Cache;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const LEEWAY_SECONDS: u64 = 60;
 
@@ -26,6 +29,7 @@ enum Audience {
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: String,
+    exp: i64,
     token_use: TokenUse,
     client_id: Option<String>,
     aud: Option<Audience>,
@@ -36,11 +40,27 @@ struct Claims {
     email: Option<String>,
 }
 
+/// Verified tokens remembered, so a client reusing its token costs a hash
+/// lookup instead of an RSA verification on every request.
+const REMEMBERED_TOKENS: usize = 10_000;
+/// A remembered token is verified again after this long, whatever its expiry.
+const REMEMBER_FOR: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone)]
+struct Verified {
+    uploader: Uploader,
+    kid: String,
+    expires: i64,
+    at: Instant,
+}
+
 #[derive(Debug)]
 pub struct JwtVerifier {
     issuer: String,
     client_ids: Vec<String>,
     keys: Arc<JwksCache>,
+    /// By SHA-256 of the token; only successes are remembered.
+    verified: Cache<[u8; 32], Verified>,
 }
 
 impl JwtVerifier {
@@ -49,6 +69,7 @@ impl JwtVerifier {
             issuer,
             client_ids,
             keys,
+            verified: Cache::new(REMEMBERED_TOKENS),
         }
     }
 
@@ -57,6 +78,31 @@ impl JwtVerifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Uploader, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(verified) = self.verified.get(&digest) {
+            // Still unexpired, recently checked, and its key still published.
+            let now = chrono::Utc::now().timestamp();
+            if now <= verified.expires + LEEWAY_SECONDS as i64
+                && verified.at.elapsed() < REMEMBER_FOR
+                && self.keys.knows(&verified.kid)
+            {
+                return Ok(verified.uploader);
+            }
+            self.verified.remove(&digest);
+        }
+        let (uploader, kid, expires) = self.verify_signed(token).await?;
+        let verified = Verified {
+            uploader: uploader.clone(),
+            kid,
+            expires,
+            at: Instant::now(),
+        };
+        self.verified.insert(digest, verified);
+        Ok(uploader)
+    }
+
+    /// The full check: header, key, signature, claims, client.
+    async fn verify_signed(&self, token: &str) -> Result<(Uploader, String, i64), AuthError> {
         let header = decode_header(token).map_err(|_| AuthError::Invalid("malformed JWT"))?;
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::Invalid("algorithm is not RS256"));
@@ -104,10 +150,11 @@ impl JwtVerifier {
             .cognito_username
             .or(claims.username)
             .unwrap_or_else(|| claims.sub.clone());
-        Ok(Uploader {
+        let uploader = Uploader {
             sub: claims.sub,
             username,
             email: claims.email,
-        })
+        };
+        Ok((uploader, kid, claims.exp))
     }
 }

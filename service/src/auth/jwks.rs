@@ -96,6 +96,15 @@ impl JwksCache {
         self.cached(kid)
     }
 
+    /// Whether the last fetched set still publishes `kid`.
+    pub fn knows(&self, kid: &str) -> bool {
+        let keys = self
+            .keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.contains_key(kid)
+    }
+
     fn cached(&self, kid: &str) -> Option<DecodingKey> {
         let keys = self
             .keys

@@ -1,6 +1,6 @@
-//! Background processing: `Processor::process(id)` turns one pending upload
-//! into its transformed version; the standalone `Worker` feeds it ids, and the
-//! Lambda S3-event handler will call the very same function.
+//! Background processing: `Processor::process(job)` turns one pending upload
+//! into its transformed version; the standalone `Worker` feeds it jobs, and
+//! the Lambda S3-event handler calls the very same function.
 
 mod processor;
 mod worker;
@@ -8,12 +8,38 @@ mod worker;
 pub use processor::{Outcome, Processor, UPLOAD_WINDOW, describe};
 pub use worker::{Worker, WorkerQueue};
 
+use crate::pipeline::Encoded;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// One upload to process.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: Uuid,
+    /// The transform, when validating the upload already produced it: the
+    /// processor then only stores it instead of decoding the image again.
+    pub transformed: Option<Encoded>,
+}
+
+/// A job that starts from the stored original.
+impl From<Uuid> for Job {
+    fn from(id: Uuid) -> Self {
+        Self {
+            id,
+            transformed: None,
+        }
+    }
+}
+
 /// Where the API hands freshly uploaded ids for processing.
 pub trait JobQueue: Send + Sync + std::fmt::Debug {
-    fn enqueue(&self, id: Uuid);
+    fn enqueue(&self, job: Job);
+
+    /// Whether a transform made during validation reaches the processor;
+    /// when not, the API validates without transforming.
+    fn takes_transformed(&self) -> bool {
+        false
+    }
 }
 
 /// For deployments where something else starts processing (S3 events), or
@@ -22,7 +48,7 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
 pub struct ExternalTrigger;
 
 impl JobQueue for ExternalTrigger {
-    fn enqueue(&self, _id: Uuid) {}
+    fn enqueue(&self, _job: Job) {}
 }
 
 pub type SharedQueue = Arc<dyn JobQueue>;

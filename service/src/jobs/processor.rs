@@ -2,6 +2,7 @@
 //! record. Safe to run twice for the same id, and for ids whose S3 event
 //! arrives again: claims are conditional and the transform is deterministic.
 
+use super::Job;
 use crate::ledger::{Failure, ImageInfo, LedgerError, LogEntry, SharedLedger};
 use crate::pipeline::{self, Limits, TransformSpec, Validated};
 use crate::storage::{ObjectKey, SharedStore};
@@ -41,8 +42,9 @@ pub struct Processor {
 }
 
 impl Processor {
-    #[tracing::instrument(skip(self), fields(outcome))]
-    pub async fn process(&self, id: Uuid) -> anyhow::Result<Outcome> {
+    #[tracing::instrument(skip_all, fields(id = %job.id, prepared = job.transformed.is_some(), outcome))]
+    pub async fn process(&self, job: Job) -> anyhow::Result<Outcome> {
+        let Job { id, transformed } = job;
         let Some(entry) = self.ledger.get(id).await? else {
             tracing::warn!(%id, "no log entry for this id");
             return Ok(Outcome::Skipped);
@@ -64,10 +66,6 @@ impl Processor {
         let Some(entry) = self.ledger.claim(id, self.lease).await? else {
             return Ok(Outcome::Skipped);
         };
-        // Everyone else downloads only once the entry is theirs.
-        if !awaiting_upload {
-            original = self.store.get(&key).await?;
-        }
         let outcome = if entry.attempts > MAX_ATTEMPTS {
             self.give_up(
                 id,
@@ -75,7 +73,13 @@ impl Processor {
                 "processing was attempted too many times",
             )
             .await?
+        } else if let Some(encoded) = transformed.filter(|_| !awaiting_upload) {
+            self.store_result(&entry, None, encoded).await?
         } else {
+            // Everyone else downloads only once the entry is theirs.
+            if !awaiting_upload {
+                original = self.store.get(&key).await?;
+            }
             match original {
                 None if awaiting_upload => {
                     self.give_up(id, "upload_missing", "the upload never arrived")

@@ -1,23 +1,49 @@
-//! The standalone worker: processes ids as uploads arrive, a bounded number at
-//! once, and sweeps the log for entries left unfinished by a crash or a
+//! The standalone worker: processes jobs as uploads arrive, a bounded number
+//! at once, and sweeps the log for entries left unfinished by a crash or a
 //! transient error.
 
-use super::{JobQueue, Processor};
+use super::{Job, JobQueue, Processor};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 use uuid::Uuid;
 
+/// Transforms waiting in the queue are kept up to this many bytes; beyond it
+/// a job carries only its id and the processor transforms the original again.
+const QUEUED_RESULT_BUDGET: usize = 64 << 20;
+
 #[derive(Debug, Clone)]
 pub struct WorkerQueue {
-    sender: mpsc::UnboundedSender<Uuid>,
+    sender: mpsc::UnboundedSender<Job>,
+    queued_bytes: Arc<AtomicUsize>,
 }
 
 impl JobQueue for WorkerQueue {
-    fn enqueue(&self, id: Uuid) {
+    fn enqueue(&self, mut job: Job) {
+        if let Some(size) = job.transformed.as_ref().map(|t| t.bytes.len()) {
+            let before = self.queued_bytes.fetch_add(size, Ordering::Relaxed);
+            if before + size > QUEUED_RESULT_BUDGET {
+                self.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+                job.transformed = None;
+            }
+        }
         // A closed channel means shutdown: the sweep of the next start picks it up.
-        let _ = self.sender.send(id);
+        let _ = self.sender.send(job);
+    }
+
+    fn takes_transformed(&self) -> bool {
+        true
+    }
+}
+
+impl WorkerQueue {
+    fn received(&self, job: &Job) {
+        if let Some(transformed) = &job.transformed {
+            self.queued_bytes
+                .fetch_sub(transformed.bytes.len(), Ordering::Relaxed);
+        }
     }
 }
 
@@ -45,34 +71,39 @@ impl Worker {
     /// Starts the worker; it stops when `shutdown` changes.
     pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> WorkerQueue {
         let (sender, mut receiver) = mpsc::unbounded_channel();
-        let queue = WorkerQueue { sender };
-        let sweeper = queue.clone();
+        let queue = WorkerQueue {
+            sender,
+            queued_bytes: Arc::default(),
+        };
+        let returned = queue.clone();
         let slots = Arc::new(Semaphore::new(self.concurrency));
         tokio::spawn(async move {
             let mut sweep = tokio::time::interval(self.sweep_every);
             loop {
                 tokio::select! {
                     _ = shutdown.changed() => break,
-                    _ = sweep.tick() => self.sweep(&sweeper).await,
-                    Some(id) = receiver.recv() => {
+                    _ = sweep.tick() => self.sweep(&queue).await,
+                    Some(job) = receiver.recv() => {
+                        queue.received(&job);
                         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { break };
-                        self.start(id, slot);
+                        self.start(job, slot);
                     }
                 }
             }
             tracing::info!("worker stopped");
         });
-        queue
+        returned
     }
 
-    fn start(&self, id: Uuid, slot: tokio::sync::OwnedSemaphorePermit) {
+    fn start(&self, job: Job, slot: tokio::sync::OwnedSemaphorePermit) {
+        let id = job.id;
         if !self.in_flight.lock().expect("in-flight set").insert(id) {
             return;
         }
         let processor = Arc::clone(&self.processor);
         let in_flight = Arc::clone(&self.in_flight);
         tokio::spawn(async move {
-            if let Err(error) = processor.process(id).await {
+            if let Err(error) = processor.process(job).await {
                 tracing::warn!(%id, error = ?error, "processing interrupted; the sweep will retry");
             }
             in_flight.lock().expect("in-flight set").remove(&id);
@@ -86,10 +117,48 @@ impl Worker {
             Ok(ids) => {
                 let in_flight = self.in_flight.lock().expect("in-flight set").clone();
                 for id in ids.into_iter().filter(|id| !in_flight.contains(id)) {
-                    queue.enqueue(id);
+                    queue.enqueue(id.into());
                 }
             }
             Err(error) => tracing::warn!(error = ?error, "sweep could not read the log"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Encoded, OutputFormat};
+
+    fn job_with(bytes: usize) -> Job {
+        Job {
+            id: Uuid::now_v7(),
+            transformed: Some(Encoded {
+                bytes: vec![0; bytes],
+                format: OutputFormat::Jpeg,
+                width: 1280,
+                height: 720,
+            }),
+        }
+    }
+
+    #[test]
+    fn queued_transforms_stay_within_their_budget() {
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        let queue = WorkerQueue {
+            sender,
+            queued_bytes: Arc::default(),
+        };
+        let half = QUEUED_RESULT_BUDGET / 2 + 1;
+        queue.enqueue(job_with(half));
+        queue.enqueue(job_with(half));
+        let first = receiver.try_recv().unwrap();
+        let second = receiver.try_recv().unwrap();
+        assert!(first.transformed.is_some());
+        assert!(second.transformed.is_none(), "over budget: id only");
+        queue.received(&first);
+        queue.received(&second);
+        queue.enqueue(job_with(half));
+        assert!(receiver.try_recv().unwrap().transformed.is_some());
     }
 }

@@ -1,11 +1,13 @@
 //! The processing log: one entry per upload, moved along its lifecycle by
 //! conditional transitions so concurrent workers cannot trample each other.
 
+mod cached;
 mod dynamo;
 mod model;
 pub mod rules;
 mod sqlite;
 
+pub use cached::CachedLedger;
 pub use dynamo::DynamoLedger;
 pub use model::{Failure, ImageInfo, LogEntry, LogPage, LogQuery, Status, Uploader};
 pub use sqlite::SqliteLedger;

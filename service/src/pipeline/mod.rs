@@ -89,6 +89,18 @@ pub fn validate(
     })
 }
 
+/// `validate` and the transform in one pass: decoding is the proof that the
+/// image is whole, so the upload that pays for it keeps the result.
+pub fn validate_and_transform(
+    bytes: &[u8],
+    declared_content_type: Option<&str>,
+    spec: &TransformSpec,
+    limits: &Limits,
+) -> Result<(Validated, Encoded), Rejection> {
+    sniff(bytes)?.check_declared(declared_content_type)?;
+    transform_described(bytes, spec, limits)
+}
+
 /// The whole transform, bytes in → bytes out.
 pub fn transform(
     bytes: &[u8],

@@ -1,9 +1,11 @@
 //! Object storage for originals and transformed versions. Keys are made by the
 //! server from ids, never from user input.
 
+mod cached;
 mod file;
 mod s3;
 
+pub use cached::CachedStore;
 pub use file::FileStore;
 pub use s3::S3Store;
 
@@ -26,6 +28,10 @@ impl ObjectKey {
 
     pub fn transformed(id: Uuid, format: OutputFormat) -> Self {
         Self(format!("transformed/{id}.{}", format.extension()))
+    }
+
+    pub fn is_transformed(&self) -> bool {
+        self.0.starts_with("transformed/")
     }
 
     pub fn as_str(&self) -> &str {

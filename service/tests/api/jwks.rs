@@ -38,6 +38,28 @@ async fn a_key_rotated_in_at_the_issuer_is_accepted_without_a_restart() {
 }
 
 #[tokio::test]
+async fn a_remembered_token_is_refused_once_its_key_is_withdrawn() {
+    let cognito = MockCognito::start().await;
+    let app = spawn_cognito_app(&cognito, &new_token(), Duration::from_millis(300)).await;
+    let old = cognito.access_token("carol");
+    assert_eq!(status(&app, &old).await, 200);
+    assert_eq!(status(&app, &old).await, 200, "remembered");
+
+    cognito.start_signing_with_new_key();
+    cognito.publish_signer();
+    cognito.withdraw_old_keys();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    // The new key id is unknown: the service refetches the set, which no
+    // longer has the old key.
+    assert_eq!(status(&app, &cognito.access_token("carol")).await, 200);
+    assert_eq!(
+        status(&app, &old).await,
+        401,
+        "a withdrawn key's tokens are no longer accepted"
+    );
+}
+
+#[tokio::test]
 async fn a_flood_of_forged_key_ids_triggers_a_bounded_number_of_fetches() {
     let cognito = MockCognito::start().await;
     let app = spawn_cognito_app(&cognito, &new_token(), Duration::from_secs(3600)).await;

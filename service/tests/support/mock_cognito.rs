@@ -61,6 +61,13 @@ impl Pool {
         }
     }
 
+    /// Withdraws every published key but the one now signing.
+    pub fn withdraw_old_keys(&self) {
+        let signer = self.signer();
+        let mut published = self.published.lock().unwrap();
+        published.retain(|key| key.kid() == signer.kid());
+    }
+
     fn jwks(&self) -> Value {
         let keys: Vec<Value> = self
             .published
@@ -226,6 +233,10 @@ impl MockCognito {
 
     pub fn publish_signer(&self) {
         self.pool.publish_signer();
+    }
+
+    pub fn withdraw_old_keys(&self) {
+        self.pool.withdraw_old_keys();
     }
 
     pub fn now() -> i64 {

@@ -58,12 +58,14 @@ fn decode_at(bytes: &[u8], need: f64) -> Result<DynamicImage, DecodeError> {
     image.ok_or_else(|| Failed("decoded buffer has the wrong size".into()))
 }
 
-/// The smallest scaling factor whose output is still at least `need` times
-/// the original in both directions (never above 1).
+/// The smallest of 1/8, 1/4, 1/2 and 1 whose output is still at least `need`
+/// times the original in both directions. The in-between factors (3/8…7/8)
+/// save no time, since entropy decoding dominates, and alias visibly: on a
+/// detailed 4K photo 3/8 was 34 dB from sharp's output, 1/2 is 44 dB.
 fn smallest_factor(width: usize, height: usize, need: f64) -> ScalingFactor {
     let mut factors: Vec<ScalingFactor> = Decompressor::supported_scaling_factors()
         .into_iter()
-        .filter(|f| f.num() <= f.denom())
+        .filter(|f| f.num() == 1 && f.denom() <= 8)
         .collect();
     factors.sort_by(|a, b| (a.num() * b.denom()).cmp(&(b.num() * a.denom())));
     let enough = |f: &ScalingFactor| {
@@ -85,7 +87,9 @@ mod tests {
         // 20 MP to 1280×720 cover: the height needs 720 / 3391 ≈ 0.21.
         let f = smallest_factor(6028, 3391, 720.0 / 3391.0);
         assert_eq!((f.num(), f.denom()), (1, 4));
-        assert_eq!(smallest_factor(1600, 900, 0.8).scale(1600), 1400);
+        assert_eq!(smallest_factor(1600, 900, 0.8).scale(1600), 1600);
+        let f = smallest_factor(3840, 2160, 1.0 / 3.0);
+        assert_eq!((f.num(), f.denom()), (1, 2), "never 3/8");
         let f = smallest_factor(100, 100, 2.0);
         assert_eq!(
             (f.num(), f.denom()),
