@@ -1,6 +1,7 @@
 //! Each pipeline stage timed on its own, per image (`decode` is the generic
 //! full-size decoder, `shrink` the shrink-on-load one the transform uses, and
-//! `resize` starts from the latter): `cargo bench --bench
+//! `resize` starts from the latter; `floor` decodes at the smallest scale the
+//! decoder has, the least reading this file can cost): `cargo bench --bench
 //! stages` over the set `scripts/bench-images.sh` fetches (or
 //! FLIPFRAME_BENCH_IMAGES). Under `cargo test` it runs once on a generated
 //! image, so the bench cannot rot. Prints medians of RUNS (default 9) runs.
@@ -36,6 +37,16 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
     let (shrink, decoded) = time(runs, || {
         pipeline::decode_for_frame(bytes, &inspection, &limits, &spec).unwrap()
     });
+    // The least any decode of this file costs: the smallest scale each decoder
+    // offers (JPEG 1/8, where only the entropy decoding remains).
+    let thumbnail = TransformSpec {
+        width: 8,
+        height: 8,
+        ..spec
+    };
+    let (floor, _) = time(runs, || {
+        pipeline::decode_for_frame(bytes, &inspection, &limits, &thumbnail).unwrap()
+    });
     let (resize, framed) = time(runs, || pipeline::resize(decoded.clone(), &spec).unwrap());
     let (rotate, rotated) = time(runs, || {
         let mut image = framed.clone();
@@ -45,15 +56,24 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
     let (encode, _) = time(runs, || pipeline::encode(rotated.clone(), &spec).unwrap());
     let (total, _) = time(runs, || pipeline::transform(bytes, &spec, &limits).unwrap());
     println!(
-        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
+        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {floor:>7.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
     );
 }
 
 fn main() {
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
     println!(
-        "{:<32} {:>7} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8}   (median ms)",
-        "image", "sniff", "inspect", "decode", "shrink", "resize", "rotate", "encode", "total"
+        "{:<32} {:>7} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8}   (median ms)",
+        "image",
+        "sniff",
+        "inspect",
+        "decode",
+        "shrink",
+        "floor",
+        "resize",
+        "rotate",
+        "encode",
+        "total"
     );
     if !benchmarking {
         let photo = image::RgbImage::from_fn(1600, 900, |x, y| image::Rgb([x as u8, y as u8, 128]));

@@ -341,3 +341,61 @@ fn shrinking_while_decoding_keeps_the_quality_of_a_full_decode() {
         );
     }
 }
+
+#[test]
+fn a_large_png_with_alpha_is_box_shrunk_while_decoding_without_fringes() {
+    // 5200×3000 bound for 1280×720: rows are averaged in 2×2 blocks as they
+    // arrive. The left third is fully transparent red, which must not bleed.
+    let photo = image::RgbaImage::from_fn(5200, 3000, |x, y| {
+        if x < 1733 {
+            return image::Rgba([255, 0, 0, 0]);
+        }
+        let wave = ((x as f64 / 41.0).sin() * (y as f64 / 29.0).cos() * 90.0 + 128.0) as u8;
+        image::Rgba([0, wave, 255 - wave, (128 + (y % 128)) as u8])
+    });
+    let bytes = encode(
+        &image::DynamicImage::ImageRgba8(photo),
+        image::ImageFormat::Png,
+    );
+    let (spec, limits) = (TransformSpec::default(), Limits::default());
+    let encoded = run(&bytes);
+    assert_eq!(encoded.format, OutputFormat::Png, "transparency is kept");
+    let fast = decode(&encoded.bytes).to_rgba8();
+
+    let inspection = pipeline::inspect(&bytes, pipeline::Format::Png, &limits).unwrap();
+    let shrunk = pipeline::decode_for_frame(&bytes, &inspection, &limits, &spec).unwrap();
+    assert_eq!(
+        (shrunk.width(), shrunk.height()),
+        (2600, 1500),
+        "shrunk on load"
+    );
+    let mut reference = pipeline::resize(
+        pipeline::decode(&bytes, &inspection, &limits).unwrap(),
+        &spec,
+    )
+    .unwrap();
+    pipeline::rotate_half_turn(&mut reference);
+    let reference = reference.to_rgba8();
+    // Compared premultiplied: the colour of a transparent pixel means nothing.
+    let premultiplied = |p: &image::Rgba<u8>| {
+        let a = f64::from(p.0[3]);
+        [p.0[0], p.0[1], p.0[2]]
+            .map(|c| f64::from(c) * a / 255.0)
+            .into_iter()
+            .chain([a])
+    };
+    let squared: f64 = fast
+        .pixels()
+        .zip(reference.pixels())
+        .flat_map(|(a, b)| premultiplied(a).zip(premultiplied(b)))
+        .map(|(x, y)| (x - y).powi(2))
+        .sum();
+    let quality = 10.0 * (255.0f64.powi(2) / (squared / (1280.0 * 720.0 * 4.0))).log10();
+    assert!(quality >= 35.0, "{quality:.1} dB against a full decode");
+    // Turned half way round, the transparent third is on the right; red never shows.
+    assert!(
+        fast.pixels().all(|p| p.0[0] < 8 || p.0[3] == 0),
+        "no red fringe"
+    );
+    assert_eq!(fast.get_pixel(1279, 360).0[3], 0);
+}

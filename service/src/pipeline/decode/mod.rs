@@ -3,10 +3,13 @@
 //!
 //! `decode_for_frame` is the fast path: JPEG and WebP decoders that shrink
 //! while decoding (libjpeg-turbo's DCT scaling, libwebp's scaler) to the
-//! smallest size that still covers the output frame. `decode` is the generic
+//! smallest size that still covers the output frame; PNG streams its rows
+//! through a box shrink; an opaque GIF goes from palette to RGB directly. `decode` is the generic
 //! full-size path every format has, and what the fast path falls back to.
 
+mod gif;
 mod jpeg;
+mod png;
 mod webp;
 
 use super::{Format, Inspection, Limits, Rejection, TransformSpec, resize::needed_scale};
@@ -26,6 +29,8 @@ pub fn decode_for_frame(
     let fast = match inspection.format {
         Format::Jpeg => jpeg::decode_scaled(bytes, need),
         Format::Webp => webp::decode_scaled(bytes, inspection, need),
+        Format::Png => png::decode_shrunk(bytes, need),
+        Format::Gif => gif::decode_first_frame(bytes),
         _ => None,
     };
     let fast = fast.map(|decoded| {
