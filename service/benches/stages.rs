@@ -6,8 +6,10 @@
 //! FLIPFRAME_BENCH_IMAGES). Under `cargo test` it runs once on a generated
 //! image, so the bench cannot rot. Prints medians of RUNS (default 9) runs.
 
+#[path = "support/image_set.rs"]
+mod image_set;
+
 use flipframe::pipeline::{self, Limits, TransformSpec};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn median(mut samples: Vec<Duration>) -> f64 {
@@ -87,24 +89,8 @@ fn main() {
         bench("generated 1600x900 (smoke run)", &bytes, 1);
         return;
     }
-    let runs = std::env::var("RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(9);
-    let dir = std::env::var_os("FLIPFRAME_BENCH_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-images")
-        });
-    let mut images: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-images.sh)", dir.display()))
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some())
-        .collect();
-    images.sort();
-    for path in images {
-        let bytes = std::fs::read(&path).unwrap();
-        bench(&path.file_name().unwrap().to_string_lossy(), &bytes, runs);
+    let runs = image_set::env_number("RUNS", 9);
+    for (name, bytes) in image_set::images("FLIPFRAME_BENCH_IMAGES", "bench-images") {
+        bench(&name, &bytes, runs);
     }
 }

@@ -2,7 +2,7 @@
 //! same file: wrk on loopback, same connections and duration for both,
 //! interleaved rounds, median requests per second.
 
-use crate::load::env_number;
+use crate::image_set::env_number;
 use crate::process::{Lifeline, free_port, wait_for_port};
 use crate::server::Server;
 use bytes::Bytes;

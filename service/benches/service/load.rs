@@ -1,32 +1,17 @@
 //! 50 photos uploaded at once: how long until all are processed, against the
 //! pure transform time of the same photos spread over the cores.
 
+use crate::image_set::{self, env_number};
 use crate::server::Server;
 use bytes::Bytes;
 use flipframe::pipeline::{self, Limits, TransformSpec};
 use futures::future::join_all;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub async fn run() {
-    let dir = std::env::var_os("FLIPFRAME_BENCH_PHOTOS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-photos")
-        });
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-images.sh)", dir.display()))
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    paths.sort();
-    let photos = paths
-        .iter()
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, Bytes::from(std::fs::read(path).unwrap()))
-        })
+    let photos = image_set::images("FLIPFRAME_BENCH_PHOTOS", "bench-photos")
+        .into_iter()
+        .map(|(name, bytes)| (name, Bytes::from(bytes)))
         .collect();
     let uploads = env_number("UPLOADS", 50);
     let runs = env_number("RUNS", 3);
@@ -120,11 +105,4 @@ fn median_ms(runs: usize, mut work: impl FnMut()) -> f64 {
         .collect();
     samples.sort();
     samples[samples.len() / 2].as_secs_f64() * 1000.0
-}
-
-pub fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
 }

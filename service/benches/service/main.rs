@@ -10,6 +10,8 @@
 //! and `bench-http`). Under `cargo test` it runs `load` once on a few
 //! generated photos, so the bench cannot rot.
 
+#[path = "../support/image_set.rs"]
+mod image_set;
 #[path = "../../tests/support/process.rs"]
 mod process;
 

@@ -1,0 +1,37 @@
+//! What the benchmarks read from disk and the environment: the image sets
+//! `scripts/bench-images.sh` fetches, and counts like RUNS.
+
+use std::path::PathBuf;
+
+/// Every file with an extension in the folder `variable` names (or
+/// `target/DEFAULT`), by name, with its bytes.
+pub fn images(variable: &str, default: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::env::var_os(variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target")
+                .join(default)
+        });
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-images.sh)", dir.display()))
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
