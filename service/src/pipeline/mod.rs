@@ -97,8 +97,7 @@ pub fn validate_and_transform(
     spec: &TransformSpec,
     limits: &Limits,
 ) -> Result<(Validated, Encoded), Rejection> {
-    sniff(bytes)?.check_declared(declared_content_type)?;
-    transform_described(bytes, spec, limits)
+    transform_checked(bytes, declared_content_type, spec, limits)
 }
 
 /// The whole transform, bytes in → bytes out.
@@ -116,12 +115,22 @@ pub fn transform_described(
     spec: &TransformSpec,
     limits: &Limits,
 ) -> Result<(Validated, Encoded), Rejection> {
+    transform_checked(bytes, None, spec, limits)
+}
+
+fn transform_checked(
+    bytes: &[u8],
+    declared_content_type: Option<&str>,
+    spec: &TransformSpec,
+    limits: &Limits,
+) -> Result<(Validated, Encoded), Rejection> {
     if bytes.len() as u64 > limits.max_body_bytes {
         return Err(Rejection::BodyTooLarge {
             limit: limits.max_body_bytes,
         });
     }
     let format = sniff(bytes)?;
+    format.check_declared(declared_content_type)?;
     let inspection = inspect(bytes, format, limits)?;
     let image = decode_for_frame(bytes, &inspection, limits, spec)?;
     let (width, height) = inspection.displayed_size();
