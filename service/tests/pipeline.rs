@@ -308,7 +308,8 @@ fn psnr(a: &image::DynamicImage, b: &image::DynamicImage) -> f64 {
 
 #[test]
 fn shrinking_while_decoding_keeps_the_quality_of_a_full_decode() {
-    // A textured 6 MP photo stand-in: JPEG decodes at 1/2 scale, WebP scaled.
+    // A textured 6 MP photo stand-in: JPEG decodes at 1/2 scale, WebP scaled
+    // and cropped to the rows the frame shows.
     let photo = image::RgbImage::from_fn(3200, 2000, |x, y| {
         let wave = ((x as f64 / 37.0).sin() * (y as f64 / 23.0).cos() * 90.0 + 128.0) as u8;
         image::Rgb([wave, (x / 16 + y / 24) as u8, ((x ^ y) >> 4) as u8])
@@ -328,6 +329,14 @@ fn shrinking_while_decoding_keeps_the_quality_of_a_full_decode() {
         let fast = decode(&run(&bytes).bytes);
         let format = pipeline::sniff(&bytes).unwrap();
         let inspection = pipeline::inspect(&bytes, format, &limits).unwrap();
+        let shrunk = pipeline::decode_for_frame(&bytes, &inspection, &limits, &spec).unwrap();
+        let expected = match name {
+            "jpeg" => (1600, 1000),
+            // Scaled to 0.4 and cropped to the 1800 rows cover shows, plus a
+            // margin, on the scaler's 10-row grid: 1820 rows.
+            _ => (1280, 728),
+        };
+        assert_eq!((shrunk.width(), shrunk.height()), expected, "{name}");
         let full = pipeline::decode(&bytes, &inspection, &limits).unwrap();
         assert_eq!((full.width(), full.height()), (3200, 2000));
         let mut reference = pipeline::resize(full, &spec).unwrap();

@@ -111,6 +111,44 @@ pub fn needed_scale(width: u32, height: u32, spec: &TransformSpec) -> f64 {
     }
 }
 
+/// A centred part of a source image, in source pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The part of a `width × height` source that `spec`'s frame shows: for
+/// `cover` the centred crop, widened by `margin` source pixels a side and
+/// kept centred, so a decoder that crops to it leaves `fit` the same crop to
+/// make; for `fill` and `contain`, all of it.
+pub fn shown_region(width: u32, height: u32, spec: &TransformSpec, margin: u32) -> Region {
+    let whole = Region {
+        left: 0,
+        top: 0,
+        width,
+        height,
+    };
+    if spec.fit != Fit::Cover {
+        return whole;
+    }
+    let scale = needed_scale(width, height, spec);
+    // The first source pixel shown along a side, widened by the margin.
+    let start = |side: u32, frame: u32| {
+        let shown = (f64::from(frame) / scale).min(f64::from(side));
+        (((f64::from(side) - shown) / 2.0).floor() as u32).saturating_sub(margin)
+    };
+    let (left, top) = (start(width, spec.width), start(height, spec.height));
+    Region {
+        left,
+        top,
+        width: width - 2 * left,
+        height: height - 2 * top,
+    }
+}
+
 /// The largest size with the source's aspect ratio inside the frame, at least 1 px.
 fn contained_size(width: u32, height: u32, spec: &TransformSpec) -> (u32, u32) {
     let scale = f64::min(
@@ -131,5 +169,30 @@ mod tests {
         assert_eq!(contained_size(4000, 3000, &spec), (960, 720));
         assert_eq!(contained_size(3000, 1000, &spec), (1280, 427));
         assert_eq!(contained_size(10, 10_000, &spec), (1, 720));
+    }
+
+    #[test]
+    fn cover_shows_the_centred_crop_plus_the_margin() {
+        let spec = TransformSpec::default();
+        // 4096² to 16:9: 2304 rows are shown, 896 cropped above and below.
+        assert_eq!(
+            shown_region(4096, 4096, &spec, 10),
+            Region {
+                left: 0,
+                top: 886,
+                width: 4096,
+                height: 2324
+            }
+        );
+        // A panorama loses its sides; a margin past the edge stops there.
+        let region = shown_region(8000, 1000, &spec, 5000);
+        assert_eq!((region.left, region.width, region.height), (0, 8000, 1000));
+        let region = shown_region(8000, 1000, &spec, 0);
+        assert_eq!((region.left, region.top, region.width), (3111, 0, 1778));
+        let fill = TransformSpec {
+            fit: Fit::Fill,
+            ..spec
+        };
+        assert_eq!(shown_region(4096, 4096, &fill, 0).height, 4096);
     }
 }

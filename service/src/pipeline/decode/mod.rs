@@ -3,16 +3,18 @@
 //!
 //! `decode_for_frame` is the fast path: JPEG and WebP decoders that shrink
 //! while decoding (libjpeg-turbo's DCT scaling, libwebp's scaler) to the
-//! smallest size that still covers the output frame; PNG streams its rows
-//! through a box shrink; an opaque GIF goes from palette to RGB directly. `decode` is the generic
-//! full-size path every format has, and what the fast path falls back to.
+//! smallest size that still covers the output frame, WebP also cropped to
+//! what `cover` shows; PNG streams its rows through a box shrink; an opaque
+//! GIF goes from palette to RGB directly. `decode` is the generic full-size
+//! path every format has, and what the fast path falls back to.
 
 mod gif;
 mod jpeg;
 mod png;
 mod webp;
 
-use super::{Format, Inspection, Limits, Rejection, TransformSpec, resize::needed_scale};
+use super::resize::{needed_scale, shown_region};
+use super::{Format, Inspection, Limits, Rejection, TransformSpec};
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use std::io::Cursor;
 
@@ -28,7 +30,12 @@ pub fn decode_for_frame(
     let need = needed_scale(width, height, spec);
     let fast = match inspection.format {
         Format::Jpeg => jpeg::decode_scaled(bytes, need),
-        Format::Webp => webp::decode_scaled(bytes, inspection, need),
+        Format::Webp => {
+            // Past the frame's edge, as much as Lanczos3 reads at this scale.
+            let margin = (4.0 / need).ceil() as u32;
+            let shown = shown_region(width, height, spec, margin);
+            webp::decode_scaled(bytes, inspection, need, shown)
+        }
         Format::Png => png::decode_shrunk(bytes, need),
         Format::Gif => gif::decode_first_frame(bytes),
         _ => None,
