@@ -61,8 +61,9 @@ infra-lint:
 infra-test:
     infra/scripts/test-on-moto.sh
 
-# Deploy to a real AWS account (credentials from the usual chain): build the zip, apply.
-deploy *ARGS: lambda-zip
+# Deploy to a real AWS account (credentials from the usual chain): build the zip,
+# smoke-test it, apply.
+deploy *ARGS: lambda-smoke
     cd infra && terraform init -input=false && terraform apply {{ARGS}}
 
 # Formatting and clippy with warnings as errors.
@@ -113,3 +114,10 @@ lambda-zip ARCH="x86_64":
         --target {{ if ARCH == "arm64" { "aarch64-unknown-linux-gnu.2.34" } else { "x86_64-unknown-linux-gnu.2.34" } }}
     scripts/check-glibc target/lambda/flipframe/bootstrap.zip 2.34
     @ls -l target/lambda/flipframe/bootstrap.zip
+
+# Both functions run from the x86_64 zip's bootstrap against a mock Runtime API, a JWKS
+# with a real key and moto (S3, DynamoDB): one photo uploaded through an API Gateway event,
+# processed from its S3 event, downloaded. The zip's bootstrap, run as Lambda runs it.
+lambda-smoke: lambda-zip
+    command -v moto_server >/dev/null || python3 -m pip install --quiet 'moto[server]'
+    python3 scripts/lambda-smoke.py target/lambda/flipframe/bootstrap.zip service/tests/fixtures/exif-orientation-6.jpg
