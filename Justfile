@@ -17,6 +17,8 @@ test: lint localstack-venv
     set -euo pipefail
     started=$(date +%s)
     cargo test --workspace --all-targets
+    # The pure-Rust build (no libjpeg-turbo, no libwebp) still transforms every format.
+    cargo test -p flipframe --no-default-features --lib --test pipeline
     just bdd-containers
     just infra-lint
     just infra-test
@@ -70,6 +72,7 @@ deploy *ARGS: lambda-smoke
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy -p flipframe --no-default-features --all-targets -- -D warnings
 
 # Format the code.
 fmt:

@@ -331,6 +331,8 @@ fn shrinking_while_decoding_keeps_the_quality_of_a_full_decode() {
         let inspection = pipeline::inspect(&bytes, format, &limits).unwrap();
         let shrunk = pipeline::decode_for_frame(&bytes, &inspection, &limits, &spec).unwrap();
         let expected = match name {
+            // Without the C codecs, both decode at full size.
+            _ if !cfg!(feature = "native-codecs") => (3200, 2000),
             "jpeg" => (1600, 1000),
             // Scaled to 0.4 and cropped to the 1800 rows cover shows, plus a
             // margin, on the scaler's 10-row grid: 1820 rows.

@@ -1,10 +1,11 @@
-//! Encodes the output: JPEG (libjpeg-turbo, 4:2:0) for opaque images, PNG
-//! where transparency must survive. Encoders write pixels only, so no
+//! Encodes the output: JPEG (libjpeg-turbo, 4:2:0; without the
+//! `native-codecs` feature, the `image` crate's pure-Rust 4:4:4 encoder) for
+//! opaque images, PNG where transparency must survive. Encoders write pixels only, so no
 //! metadata (GPS!) leaks through.
 
 use super::{Rejection, TransformSpec};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{DynamicImage, ImageEncoder};
+use image::{DynamicImage, ImageEncoder, RgbImage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -55,21 +56,7 @@ pub fn encode(image: DynamicImage, spec: &TransformSpec) -> Result<Encoded, Reje
             OutputFormat::Png
         }
         other => {
-            let rgb = other.into_rgb8();
-            let pixels = turbojpeg::Image {
-                pixels: rgb.as_raw().as_slice(),
-                width: width as usize,
-                pitch: width as usize * 3,
-                height: height as usize,
-                format: turbojpeg::PixelFormat::RGB,
-            };
-            let jpeg = turbojpeg::compress(
-                pixels,
-                i32::from(spec.jpeg_quality),
-                turbojpeg::Subsamp::Sub2x2,
-            )
-            .map_err(Rejection::undecodable)?;
-            bytes.extend_from_slice(&jpeg);
+            encode_jpeg(&other.into_rgb8(), spec.jpeg_quality, &mut bytes)?;
             OutputFormat::Jpeg
         }
     };
@@ -79,4 +66,26 @@ pub fn encode(image: DynamicImage, spec: &TransformSpec) -> Result<Encoded, Reje
         width,
         height,
     })
+}
+
+#[cfg(feature = "native-codecs")]
+fn encode_jpeg(rgb: &RgbImage, quality: u8, out: &mut Vec<u8>) -> Result<(), Rejection> {
+    let pixels = turbojpeg::Image {
+        pixels: rgb.as_raw().as_slice(),
+        width: rgb.width() as usize,
+        pitch: rgb.width() as usize * 3,
+        height: rgb.height() as usize,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    let jpeg = turbojpeg::compress(pixels, i32::from(quality), turbojpeg::Subsamp::Sub2x2)
+        .map_err(Rejection::undecodable)?;
+    out.extend_from_slice(&jpeg);
+    Ok(())
+}
+
+#[cfg(not(feature = "native-codecs"))]
+fn encode_jpeg(rgb: &RgbImage, quality: u8, out: &mut Vec<u8>) -> Result<(), Rejection> {
+    image::codecs::jpeg::JpegEncoder::new_with_quality(out, quality)
+        .encode_image(rgb)
+        .map_err(Rejection::undecodable)
 }

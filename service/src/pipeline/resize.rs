@@ -112,6 +112,7 @@ pub fn needed_scale(width: u32, height: u32, spec: &TransformSpec) -> f64 {
 }
 
 /// A centred part of a source image, in source pixels.
+#[cfg_attr(not(feature = "native-codecs"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Region {
     pub left: u32,
@@ -124,6 +125,7 @@ pub struct Region {
 /// `cover` the centred crop, widened by `margin` source pixels a side and
 /// kept centred, so a decoder that crops to it leaves `fit` the same crop to
 /// make; for `fill` and `contain`, all of it.
+#[cfg_attr(not(feature = "native-codecs"), allow(dead_code))]
 pub fn shown_region(width: u32, height: u32, spec: &TransformSpec, margin: u32) -> Region {
     let whole = Region {
         left: 0,

@@ -1,7 +1,8 @@
 //! Decodes the first frame under `image::Limits` and applies the EXIF
 //! orientation, so phone photos stand the right way up before anything else.
 //!
-//! `decode_for_frame` is the fast path: JPEG and WebP decoders that shrink
+//! `decode_for_frame` is the fast path: JPEG and WebP decoders (C libraries,
+//! behind the default `native-codecs` feature) that shrink
 //! while decoding (libjpeg-turbo's DCT scaling, libwebp's scaler) to the
 //! smallest size that still covers the output frame, WebP also cropped to
 //! what `cover` shows; PNG streams its rows through a box shrink; an opaque
@@ -9,11 +10,13 @@
 //! path every format has, and what the fast path falls back to.
 
 mod gif;
+#[cfg(feature = "native-codecs")]
 mod jpeg;
 mod png;
+#[cfg(feature = "native-codecs")]
 mod webp;
 
-use super::resize::{needed_scale, shown_region};
+use super::resize::needed_scale;
 use super::{Format, Inspection, Limits, Rejection, TransformSpec};
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use std::io::Cursor;
@@ -29,11 +32,13 @@ pub fn decode_for_frame(
     let (width, height) = inspection.displayed_size();
     let need = needed_scale(width, height, spec);
     let fast = match inspection.format {
+        #[cfg(feature = "native-codecs")]
         Format::Jpeg => jpeg::decode_scaled(bytes, need),
+        #[cfg(feature = "native-codecs")]
         Format::Webp => {
             // Past the frame's edge, as much as Lanczos3 reads at this scale.
             let margin = (4.0 / need).ceil() as u32;
-            let shown = shown_region(width, height, spec, margin);
+            let shown = super::resize::shown_region(width, height, spec, margin);
             webp::decode_scaled(bytes, inspection, need, shown)
         }
         Format::Png => png::decode_shrunk(bytes, need),

@@ -100,7 +100,11 @@ impl Crop {
     /// on an even pixel. When the grid is too coarse, nothing is cropped.
     fn on_grid(start: u32, side: u32, scaled: u32) -> Crop {
         let step = side / gcd(side, scaled);
-        let step = if step.is_multiple_of(2) { step } else { step * 2 };
+        let step = if step.is_multiple_of(2) {
+            step
+        } else {
+            step * 2
+        };
         let start = (start.min(side / 2) / step) * step;
         let length = side - 2 * start;
         Crop {
