@@ -308,39 +308,50 @@ fn psnr(a: &image::DynamicImage, b: &image::DynamicImage) -> f64 {
 
 #[test]
 fn shrinking_while_decoding_keeps_the_quality_of_a_full_decode() {
-    // A textured 6 MP photo stand-in: JPEG decodes at 1/2 scale, WebP scaled
-    // and cropped to the rows the frame shows.
+    // A textured 6 MP photo stand-in: JPEG decodes at 1/2 scale, WebP scaled;
+    // both are cropped to the rows the frame shows. Turned upright by EXIF,
+    // the same JPEG is a portrait whose columns are cropped instead.
     let photo = image::RgbImage::from_fn(3200, 2000, |x, y| {
         let wave = ((x as f64 / 37.0).sin() * (y as f64 / 23.0).cos() * 90.0 + 128.0) as u8;
         image::Rgb([wave, (x / 16 + y / 24) as u8, ((x ^ y) >> 4) as u8])
     });
+    let native = cfg!(feature = "native-codecs");
     let sources = [
-        ("jpeg", jpeg(&photo)),
+        // Scaled to 1/2, then the 1800 rows cover shows plus a 10-pixel
+        // margin: 910 of 1000 rows.
+        (
+            "jpeg",
+            jpeg(&photo),
+            if native { (1600, 910) } else { (3200, 2000) },
+        ),
+        // Upright it is 2000×3200 and needs 0.64: full scale, and of its 3200
+        // rows (stored columns) 1125 are shown; with the margin and the MCU
+        // grid, stored columns 1024..2176.
+        (
+            "portrait jpeg",
+            with_exif_orientation(&jpeg(&photo), 6),
+            if native { (2000, 1152) } else { (2000, 3200) },
+        ),
+        // Scaled to 0.4 and cropped to the 1800 rows cover shows, plus a
+        // margin, on the scaler's 10-row grid: 1820 rows.
         (
             "webp",
             encode(
                 &image::DynamicImage::ImageRgb8(photo.clone()),
                 image::ImageFormat::WebP,
             ),
+            if native { (1280, 728) } else { (3200, 2000) },
         ),
     ];
     let (spec, limits) = (TransformSpec::default(), Limits::default());
-    for (name, bytes) in sources {
+    for (name, bytes, shrunk_size) in sources {
         let fast = decode(&run(&bytes).bytes);
         let format = pipeline::sniff(&bytes).unwrap();
         let inspection = pipeline::inspect(&bytes, format, &limits).unwrap();
         let shrunk = pipeline::decode_for_frame(&bytes, &inspection, &limits, &spec).unwrap();
-        let expected = match name {
-            // Without the C codecs, both decode at full size.
-            _ if !cfg!(feature = "native-codecs") => (3200, 2000),
-            "jpeg" => (1600, 1000),
-            // Scaled to 0.4 and cropped to the 1800 rows cover shows, plus a
-            // margin, on the scaler's 10-row grid: 1820 rows.
-            _ => (1280, 728),
-        };
-        assert_eq!((shrunk.width(), shrunk.height()), expected, "{name}");
+        assert_eq!((shrunk.width(), shrunk.height()), shrunk_size, "{name}");
         let full = pipeline::decode(&bytes, &inspection, &limits).unwrap();
-        assert_eq!((full.width(), full.height()), (3200, 2000));
+        assert_eq!(full.width() * full.height(), 3200 * 2000);
         let mut reference = pipeline::resize(full, &spec).unwrap();
         pipeline::rotate_half_turn(&mut reference);
         let reference = decode(&pipeline::encode(reference, &spec).unwrap().bytes);

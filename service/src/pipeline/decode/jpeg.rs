@@ -1,18 +1,29 @@
 //! JPEG through libjpeg-turbo with DCT-domain scaling: a 20 MP photo bound
 //! for 1280×720 is decoded at 1/4 size, which skips most of the IDCT work and
-//! memory.
+//! memory. It is also cropped to the region the frame shows: rows below it
+//! are never read, rows above it and columns beside it are entropy-decoded
+//! but never transformed or converted (a 4:3 phone photo under `cover` loses
+//! a quarter of its rows, a portrait one more than half of its columns).
+//! The TurboJPEG 3 API does the cropping; the `turbojpeg` crate does not
+//! expose it, so this talks to its raw bindings.
 
-use super::super::Rejection;
+use super::super::{Rejection, resize::Region};
 use image::{DynamicImage, GrayImage, RgbImage};
-use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
+use std::ffi::{CStr, c_int};
+use turbojpeg::raw;
 
 /// Progressive JPEGs with absurd scan counts are a known CPU bomb.
-const MAX_SCANS: u32 = 500;
+const MAX_SCANS: c_int = 500;
 
-/// Decodes at the smallest DCT scale that keeps `need` of the size; `None`
-/// when libjpeg-turbo cannot take this JPEG (CMYK): the generic decoder does.
-pub fn decode_scaled(bytes: &[u8], need: f64) -> Option<Result<DynamicImage, Rejection>> {
-    match decode_at(bytes, need) {
+/// Decodes at the smallest DCT scale that keeps `need` of the size, cropped
+/// to `shown` (in stored pixels); `None` when libjpeg-turbo should not take
+/// this JPEG (CMYK, lossless): the generic decoder does.
+pub fn decode_scaled(
+    bytes: &[u8],
+    need: f64,
+    shown: Region,
+) -> Option<Result<DynamicImage, Rejection>> {
+    match decode_at(bytes, need, shown) {
         Ok(image) => Some(Ok(image)),
         Err(Unsupported) => None,
         Err(Failed(reason)) => Some(Err(Rejection::undecodable(reason))),
@@ -25,32 +36,59 @@ enum DecodeError {
 }
 use DecodeError::{Failed, Unsupported};
 
-fn decode_at(bytes: &[u8], need: f64) -> Result<DynamicImage, DecodeError> {
-    let failed = |e: turbojpeg::Error| Failed(e.to_string());
-    let mut decompressor = Decompressor::new().map_err(failed)?;
-    decompressor.set_scan_limit(MAX_SCANS).map_err(failed)?;
-    let header = decompressor.read_header(bytes).map_err(failed)?;
-    let format = match header.colorspace {
-        Colorspace::Gray => PixelFormat::GRAY,
-        Colorspace::CMYK | Colorspace::YCCK => return Err(Unsupported),
-        _ => PixelFormat::RGB,
+fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, DecodeError> {
+    let jpeg = Decompressor::new()?;
+    let length = bytes.len() as raw::size_t;
+    jpeg.set(raw::TJPARAM_TJPARAM_SCANLIMIT, MAX_SCANS)?;
+    // SAFETY: the handle is live and the buffer is valid for its length.
+    jpeg.check(unsafe { raw::tj3DecompressHeader(jpeg.0, bytes.as_ptr(), length) })?;
+    let (width, height) = (
+        jpeg.get(raw::TJPARAM_TJPARAM_JPEGWIDTH),
+        jpeg.get(raw::TJPARAM_TJPARAM_JPEGHEIGHT),
+    );
+    let (format, channels) = match jpeg.get(raw::TJPARAM_TJPARAM_COLORSPACE) as raw::TJCS {
+        raw::TJCS_TJCS_CMYK | raw::TJCS_TJCS_YCCK => return Err(Unsupported),
+        raw::TJCS_TJCS_GRAY => (raw::TJPF_TJPF_GRAY, 1),
+        _ => (raw::TJPF_TJPF_RGB, 3),
     };
-    let factor = smallest_factor(header.width, header.height, need);
-    decompressor.set_scaling_factor(factor).map_err(failed)?;
-    let scaled = header.scaled(factor);
-    let channels = format.size();
-    let mut pixels = vec![0u8; scaled.width * scaled.height * channels];
-    let output = Image {
-        pixels: pixels.as_mut_slice(),
-        width: scaled.width,
-        pitch: scaled.width * channels,
-        height: scaled.height,
-        format,
+    if jpeg.get(raw::TJPARAM_TJPARAM_LOSSLESS) != 0 {
+        return Err(Unsupported);
+    }
+    let (width, height) = (positive(width)?, positive(height)?);
+    let denom = smallest_denominator(width, height, need);
+    let factor = raw::tjscalingfactor {
+        num: 1,
+        denom: denom as c_int,
     };
-    // Any warning (a premature end, corrupt data) is an error here.
-    decompressor.decompress(bytes, output).map_err(failed)?;
-    let (w, h) = (scaled.width as u32, scaled.height as u32);
-    let image = if format == PixelFormat::GRAY {
+    // SAFETY: the handle is live.
+    jpeg.check(unsafe { raw::tj3SetScalingFactor(jpeg.0, factor) })?;
+    let subsampling = jpeg.get(raw::TJPARAM_TJPARAM_SUBSAMP);
+    let crop = ScaledCrop::new(width, height, denom, mcu_width(subsampling), shown);
+    if (crop.width, crop.height) != (width.div_ceil(denom), height.div_ceil(denom)) {
+        let region = raw::tjregion {
+            x: crop.left as c_int,
+            y: crop.top as c_int,
+            w: crop.width as c_int,
+            h: crop.height as c_int,
+        };
+        // SAFETY: the handle is live; the region lies inside the scaled image.
+        jpeg.check(unsafe { raw::tj3SetCroppingRegion(jpeg.0, region) })?;
+    }
+    let mut pixels = vec![0u8; crop.width * crop.height * channels];
+    // SAFETY: `pixels` holds exactly `height` rows of `pitch` bytes of the
+    // cropped, scaled image libjpeg-turbo was told about above.
+    jpeg.check(unsafe {
+        raw::tj3Decompress8(
+            jpeg.0,
+            bytes.as_ptr(),
+            length,
+            pixels.as_mut_ptr(),
+            (crop.width * channels) as c_int,
+            format,
+        )
+    })?;
+    let (w, h) = (crop.width as u32, crop.height as u32);
+    let image = if channels == 1 {
         GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
     } else {
         RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
@@ -58,43 +96,158 @@ fn decode_at(bytes: &[u8], need: f64) -> Result<DynamicImage, DecodeError> {
     image.ok_or_else(|| Failed("decoded buffer has the wrong size".into()))
 }
 
-/// The smallest of 1/8, 1/4, 1/2 and 1 whose output is still at least `need`
-/// times the original in both directions. The in-between factors (3/8…7/8)
-/// save no time, since entropy decoding dominates, and alias visibly: on a
-/// detailed 4K photo 3/8 was 34 dB from sharp's output, 1/2 is 44 dB.
-fn smallest_factor(width: usize, height: usize, need: f64) -> ScalingFactor {
-    let mut factors: Vec<ScalingFactor> = Decompressor::supported_scaling_factors()
+fn positive(side: c_int) -> Result<usize, DecodeError> {
+    usize::try_from(side)
+        .ok()
+        .filter(|&side| side > 0)
+        .ok_or_else(|| Failed(format!("the JPEG says it is {side} pixels wide or high")))
+}
+
+/// A TurboJPEG decompressor, destroyed when dropped.
+struct Decompressor(raw::tjhandle);
+
+impl Decompressor {
+    fn new() -> Result<Self, DecodeError> {
+        // SAFETY: no preconditions; a null handle is checked.
+        let handle = unsafe { raw::tj3Init(raw::TJINIT_TJINIT_DECOMPRESS as c_int) };
+        if handle.is_null() {
+            return Err(Failed("libjpeg-turbo could not start".into()));
+        }
+        Ok(Self(handle))
+    }
+
+    fn get(&self, parameter: raw::TJPARAM) -> c_int {
+        // SAFETY: the handle is live.
+        unsafe { raw::tj3Get(self.0, parameter as c_int) }
+    }
+
+    fn set(&self, parameter: raw::TJPARAM, value: c_int) -> Result<(), DecodeError> {
+        // SAFETY: the handle is live.
+        self.check(unsafe { raw::tj3Set(self.0, parameter as c_int, value) })
+    }
+
+    /// Any non-zero status, warnings (a premature end, corrupt data) too, is
+    /// an error here.
+    fn check(&self, status: c_int) -> Result<(), DecodeError> {
+        if status == 0 {
+            return Ok(());
+        }
+        // SAFETY: libjpeg-turbo returns a NUL-terminated string it owns.
+        let message = unsafe { CStr::from_ptr(raw::tj3GetErrorStr(self.0)) };
+        Err(Failed(message.to_string_lossy().into_owned()))
+    }
+}
+
+impl Drop for Decompressor {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from tj3Init and is destroyed once.
+        unsafe { raw::tj3Destroy(self.0) }
+    }
+}
+
+/// The widest MCU for each TurboJPEG subsampling code; the scaled crop's
+/// left edge must fall on one. Unknown subsampling: the widest there is.
+fn mcu_width(subsampling: c_int) -> usize {
+    match subsampling as raw::TJSAMP {
+        raw::TJSAMP_TJSAMP_422 | raw::TJSAMP_TJSAMP_420 => 16,
+        raw::TJSAMP_TJSAMP_411 => 32,
+        raw::TJSAMP_TJSAMP_444 | raw::TJSAMP_TJSAMP_GRAY => 8,
+        raw::TJSAMP_TJSAMP_440 | raw::TJSAMP_TJSAMP_441 => 8,
+        _ => 32,
+    }
+}
+
+/// The part of the scaled image to decode, in scaled pixels, centred like
+/// `shown`: its left edge moved out to the scaled MCU grid, as libjpeg-turbo
+/// requires, and the right edge as far.
+#[derive(Debug, PartialEq, Eq)]
+struct ScaledCrop {
+    left: usize,
+    top: usize,
+    width: usize,
+    height: usize,
+}
+
+impl ScaledCrop {
+    fn new(width: usize, height: usize, denom: usize, mcu_width: usize, shown: Region) -> Self {
+        let (scaled_width, scaled_height) = (width.div_ceil(denom), height.div_ceil(denom));
+        let grid = (mcu_width / denom).max(1);
+        let left = (shown.left as usize / denom / grid * grid).min(scaled_width / 2);
+        let top = (shown.top as usize / denom).min(scaled_height / 2);
+        Self {
+            left,
+            top,
+            width: scaled_width - 2 * left,
+            height: scaled_height - 2 * top,
+        }
+    }
+}
+
+/// The denominator of the smallest of 1/8, 1/4, 1/2 and 1 whose output is
+/// still at least `need` times the original in both directions. The
+/// in-between factors (3/8…7/8) save no time, since entropy decoding
+/// dominates, and alias visibly: on a detailed 4K photo 3/8 was 34 dB from
+/// sharp's output, 1/2 is 44 dB.
+fn smallest_denominator(width: usize, height: usize, need: f64) -> usize {
+    let enough =
+        |denom: usize, side: usize| side.div_ceil(denom) as f64 >= (side as f64 * need).ceil();
+    [8, 4, 2]
         .into_iter()
-        .filter(|f| f.num() == 1 && f.denom() <= 8)
-        .collect();
-    factors.sort_by(|a, b| (a.num() * b.denom()).cmp(&(b.num() * a.denom())));
-    let enough = |f: &ScalingFactor| {
-        f.scale(width) as f64 >= (width as f64 * need).ceil()
-            && f.scale(height) as f64 >= (height as f64 * need).ceil()
-    };
-    factors
-        .into_iter()
-        .find(enough)
-        .unwrap_or(ScalingFactor::ONE)
+        .find(|&denom| enough(denom, width) && enough(denom, height))
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::smallest_factor;
+    use super::{Region, ScaledCrop, smallest_denominator};
 
     #[test]
     fn the_smallest_covering_factor_is_chosen() {
         // 20 MP to 1280×720 cover: the height needs 720 / 3391 ≈ 0.21.
-        let f = smallest_factor(6028, 3391, 720.0 / 3391.0);
-        assert_eq!((f.num(), f.denom()), (1, 4));
-        assert_eq!(smallest_factor(1600, 900, 0.8).scale(1600), 1600);
-        let f = smallest_factor(3840, 2160, 1.0 / 3.0);
-        assert_eq!((f.num(), f.denom()), (1, 2), "never 3/8");
-        let f = smallest_factor(100, 100, 2.0);
+        assert_eq!(smallest_denominator(6028, 3391, 720.0 / 3391.0), 4);
+        assert_eq!(smallest_denominator(1600, 900, 0.8), 1);
+        assert_eq!(smallest_denominator(3840, 2160, 1.0 / 3.0), 2, "never 3/8");
+        assert_eq!(smallest_denominator(100, 100, 2.0), 1, "never upscaled");
+    }
+
+    #[test]
+    fn crops_are_scaled_centred_and_start_on_the_mcu_grid() {
+        let shown = |left, top, width, height| Region {
+            left,
+            top,
+            width,
+            height,
+        };
+        // A 4:3 photo at 1/4: 4000×3000 → 1000×750, rows 365.. of 3000 shown.
         assert_eq!(
-            (f.num(), f.denom()),
-            (1, 1),
-            "never upscaled while decoding"
+            ScaledCrop::new(4000, 3000, 4, 16, shown(0, 365, 4000, 2270)),
+            ScaledCrop {
+                left: 0,
+                top: 91,
+                width: 1000,
+                height: 568
+            }
+        );
+        // A quarter-turned portrait, cropped across: 1/2 of 4:2:0 is an
+        // 8-pixel grid, so the left edge moves out from 715 to 712.
+        assert_eq!(
+            ScaledCrop::new(4032, 3024, 2, 16, shown(1431, 0, 1170, 3024)),
+            ScaledCrop {
+                left: 712,
+                top: 0,
+                width: 592,
+                height: 1512
+            }
+        );
+        // Nothing to crop.
+        assert_eq!(
+            ScaledCrop::new(1600, 900, 1, 16, shown(0, 0, 1600, 900)),
+            ScaledCrop {
+                left: 0,
+                top: 0,
+                width: 1600,
+                height: 900
+            }
         );
     }
 }

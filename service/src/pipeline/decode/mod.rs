@@ -4,8 +4,8 @@
 //! `decode_for_frame` is the fast path: JPEG and WebP decoders (C libraries,
 //! behind the default `native-codecs` feature) that shrink
 //! while decoding (libjpeg-turbo's DCT scaling, libwebp's scaler) to the
-//! smallest size that still covers the output frame, WebP also cropped to
-//! what `cover` shows; PNG streams its rows through a box shrink; an opaque
+//! smallest size that still covers the output frame, cropped to what
+//! `cover` shows; PNG streams its rows through a box shrink; an opaque
 //! GIF goes from palette to RGB directly. `decode` is the generic full-size
 //! path every format has, and what the fast path falls back to.
 
@@ -17,6 +17,8 @@ mod png;
 mod webp;
 
 use super::resize::needed_scale;
+#[cfg(feature = "native-codecs")]
+use super::resize::{Region, shown_region};
 use super::{Format, Inspection, Limits, Rejection, TransformSpec};
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use std::io::Cursor;
@@ -33,14 +35,16 @@ pub fn decode_for_frame(
     let need = needed_scale(width, height, spec);
     let fast = match inspection.format {
         #[cfg(feature = "native-codecs")]
-        Format::Jpeg => jpeg::decode_scaled(bytes, need),
-        #[cfg(feature = "native-codecs")]
-        Format::Webp => {
-            // Past the frame's edge, as much as Lanczos3 reads at this scale.
-            let margin = (4.0 / need).ceil() as u32;
-            let shown = super::resize::shown_region(width, height, spec, margin);
-            webp::decode_scaled(bytes, inspection, need, shown)
+        Format::Jpeg => {
+            jpeg::decode_scaled(bytes, need, shown_in_stored_pixels(inspection, spec, need))
         }
+        #[cfg(feature = "native-codecs")]
+        Format::Webp => webp::decode_scaled(
+            bytes,
+            inspection,
+            need,
+            shown_in_stored_pixels(inspection, spec, need),
+        ),
         Format::Png => png::decode_shrunk(bytes, need),
         Format::Gif => gif::decode_first_frame(bytes),
         _ => None,
@@ -52,6 +56,26 @@ pub fn decode_for_frame(
         })
     });
     fast.unwrap_or_else(|| decode(bytes, inspection, limits))
+}
+
+/// The region `spec`'s frame shows, in stored pixels (before the EXIF turn),
+/// widened by as much as Lanczos3 reads past its edge at this scale.
+#[cfg(feature = "native-codecs")]
+fn shown_in_stored_pixels(inspection: &Inspection, spec: &TransformSpec, need: f64) -> Region {
+    let (width, height) = inspection.displayed_size();
+    let margin = (4.0 / need).ceil() as u32;
+    let shown = shown_region(width, height, spec, margin);
+    // It is centred, so flips leave it as it is; a quarter turn swaps its axes.
+    if inspection.quarter_turned() {
+        Region {
+            left: shown.top,
+            top: shown.left,
+            width: shown.height,
+            height: shown.width,
+        }
+    } else {
+        shown
+    }
 }
 
 pub fn decode(
