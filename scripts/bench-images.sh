@@ -8,7 +8,9 @@ set -euo pipefail
 dir=${1:-target/bench-images}
 photos=$(dirname "$dir")/bench-photos
 mkdir -p "$dir" "$photos"
-if [ -f "$dir/.complete" ] && [ -f "$photos/.complete" ]; then
+# Bump when the set changes, so cached sets are remade.
+set_version=2
+if [ "$(cat "$dir/.complete" 2>/dev/null)" = "$set_version" ] && [ -f "$photos/.complete" ]; then
     echo "$dir"
     exit 0
 fi
@@ -32,9 +34,12 @@ take backgrounds/seeding_by_Clements_Engelhardt.jpg     jpeg-16mp-progressive-42
 take backgrounds/mate/abstract/Elephants_3840x2160.jpg  jpeg-4k.jpg
 take wallpapers/Patak/contents/images/5120x2880.png     png-15mp-rgba.png
 take backgrounds/gnome/pixels-l.webp                    webp-4096-lossy.webp
+# A phone-style photo: 4:3, baseline, 4:2:0 (the wallpapers are 16:9 or progressive).
+"$convert" "$work/root/usr/share/backgrounds/Dragonfly_by_Bolly.jpg" -interlace none -sampling-factor 2x2 \
+    -quality 92 "$dir/jpeg-13mp-4x3-baseline-420.jpg"
 # No wallpaper is a GIF: make a 1920×1080 two-frame animation from the 4K photo.
 "$convert" "$dir/jpeg-4k.jpg" -resize 1920x1080 \( +clone -flop \) -delay 50 -loop 0 "$dir/gif-1080p-animated.gif"
-touch "$dir/.complete"
+echo "$set_version" > "$dir/.complete"
 
 find "$work/root" -iname '*.jpg' | sort | while read -r photo; do
     size=$("$convert" -ping "$photo" -format '%w %h' info: 2>/dev/null) || continue
