@@ -78,15 +78,11 @@ fn main() {
         "total"
     );
     if !benchmarking {
-        let photo = image::RgbImage::from_fn(1600, 900, |x, y| image::Rgb([x as u8, y as u8, 128]));
-        let mut bytes = Vec::new();
-        image::DynamicImage::ImageRgb8(photo)
-            .write_to(
-                &mut std::io::Cursor::new(&mut bytes),
-                image::ImageFormat::Jpeg,
-            )
-            .unwrap();
-        bench("generated 1600x900 (smoke run)", &bytes, 1);
+        bench(
+            "generated 1600x900 (smoke run)",
+            &image_set::generated_jpeg(128),
+            1,
+        );
         return;
     }
     let runs = image_set::env_number("RUNS", 9);

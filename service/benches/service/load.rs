@@ -22,16 +22,7 @@ pub async fn run() {
 pub async fn smoke() {
     let photos = (0..3u8)
         .map(|n| {
-            let photo = image::RgbImage::from_fn(1600, 900, |x, y| {
-                image::Rgb([x as u8, y as u8, n.wrapping_mul(80)])
-            });
-            let mut bytes = Vec::new();
-            image::DynamicImage::ImageRgb8(photo)
-                .write_to(
-                    &mut std::io::Cursor::new(&mut bytes),
-                    image::ImageFormat::Jpeg,
-                )
-                .unwrap();
+            let bytes = image_set::generated_jpeg(n.wrapping_mul(80));
             (format!("generated-{n}.jpg"), Bytes::from(bytes))
         })
         .collect();

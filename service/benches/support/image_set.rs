@@ -1,5 +1,6 @@
 //! What the benchmarks read from disk and the environment: the image sets
-//! `scripts/bench-images.sh` fetches, and counts like RUNS.
+//! `scripts/bench-images.sh` fetches, and counts like RUNS; and the
+//! generated photo their smoke runs under `cargo test` use instead.
 
 use std::path::PathBuf;
 
@@ -34,4 +35,17 @@ pub fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(default)
+}
+
+/// A 1600×900 gradient JPEG, its blue channel set to `blue`.
+pub fn generated_jpeg(blue: u8) -> Vec<u8> {
+    let photo = image::RgbImage::from_fn(1600, 900, |x, y| image::Rgb([x as u8, y as u8, blue]));
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(photo)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    bytes
 }
