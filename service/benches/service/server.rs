@@ -56,26 +56,27 @@ impl Server {
         entry["id"].as_str().expect("an id").to_owned()
     }
 
+    /// A signed-in GET of `path`, which must answer 2xx.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
     /// How many entries are done; panics on any failed one.
     pub async fn count_done(&self) -> usize {
         let mut done = 0;
         let mut cursor: Option<String> = None;
         loop {
-            let mut url = format!("{}/v1/images?limit=100", self.base);
+            let mut url = "/v1/images?limit=100".to_owned();
             if let Some(cursor) = &cursor {
                 url.push_str(&format!("&cursor={cursor}"));
             }
-            let page: Value = self
-                .client
-                .get(url)
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .and_then(|r| r.error_for_status())
-                .expect("the log is answered")
-                .json()
-                .await
-                .expect("a log page");
+            let page: Value = self.get(&url).await.json().await.expect("a log page");
             for item in page["items"].as_array().expect("items") {
                 match item["status"].as_str() {
                     Some("done") => done += 1,
