@@ -19,6 +19,8 @@ test: lint localstack-venv
     cargo test --workspace --all-targets
     # The pure-Rust build (no libjpeg-turbo, no libwebp) still transforms every format.
     cargo test -p flipframe --no-default-features --lib --test pipeline
+    # Hostile uploads, slow and stalled clients against the binary the tests built.
+    python3 scripts/hostile.py "${CARGO_TARGET_DIR:-target}/debug/flipframe" --cases 250
     just bdd-containers
     just infra-lint
     just infra-test
@@ -67,6 +69,17 @@ infra-test:
 # smoke-test it, apply.
 deploy *ARGS: lambda-smoke
     cd infra && terraform init -input=false && terraform apply {{ARGS}}
+
+# 2,000 seeded hostile uploads (bombs, floods, mutants, odd requests) from 8
+# clients, with 400 stalled connections and 12 trickling uploads open, while a
+# normal user uploads a real photo; prints one line and fails on a missed goal.
+hostile CASES="2000" SEED="12":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    cargo build --release --quiet --bin flipframe
+    python3 scripts/hostile.py "${CARGO_TARGET_DIR:-target}/release/flipframe" --cases {{CASES}} --seed {{SEED}} \
+        --photo "$images/jpeg-13mp-4x3-baseline-420.jpg"
 
 # Formatting and clippy with warnings as errors.
 lint:

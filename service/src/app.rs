@@ -1,15 +1,17 @@
 //! Builds the application from a `Config`: backends, authentication, the
 //! background worker and a bound listener, so tests can run it on port 0.
 
-use crate::api::{self, AppState, UploadMemory};
+use crate::admission::{self, Admission};
+use crate::api::{self, AppState};
 use crate::auth::{
     Authenticator, DEV_CLIENT_ID, DEV_ISSUER, DevIssuer, HttpJwks, JwksCache, JwtVerifier,
     StaticJwks,
 };
 use crate::aws;
-use crate::config::{AuthMode, Config, LedgerLocation, StorageLocation};
+use crate::config::{AuthMode, Config, LedgerLocation, StorageLocation, TransformIsolation};
 use crate::jobs::{ExternalTrigger, Processor, SharedQueue, Worker};
 use crate::ledger::{CachedLedger, DynamoLedger, SharedLedger, SqliteLedger};
+use crate::sandbox::{InProcess, SharedTransformer, WorkerPool};
 use crate::storage::{CachedStore, FileStore, S3Store, SharedStore};
 use anyhow::Context;
 use axum::Router;
@@ -18,11 +20,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
-/// Upload bodies held in memory at once: beyond it, uploads wait their turn
-/// (about 60 photos of 4 MB, several times what the CPUs get through at once).
-const UPLOAD_MEMORY: u64 = 256 << 20;
 /// Transformed versions kept in memory for downloads (~400 of them).
 const HOT_OBJECT_BYTES: u64 = 64 << 20;
 /// Finished log entries kept in memory for downloads (~1 KB each).
@@ -30,6 +29,7 @@ const HOT_ENTRIES: usize = 20_000;
 
 pub struct Application {
     listener: TcpListener,
+    connections: admission::ConnectionLimits,
     router: Router,
     state: AppState,
     stop_worker: watch::Sender<bool>,
@@ -40,8 +40,10 @@ pub struct Application {
 pub struct Backends {
     pub store: SharedStore,
     pub ledger: SharedLedger,
-    /// Bounds CPU-heavy work (validation and transforms) process-wide.
-    pub cpu: Arc<Semaphore>,
+    /// Per-caller bounds, the CPU share and the upload memory budget.
+    pub admission: Arc<Admission>,
+    /// Where the pipeline runs on uploaded bytes.
+    pub transformer: SharedTransformer,
 }
 
 impl Backends {
@@ -76,10 +78,28 @@ impl Backends {
         // Hot downloads are answered from memory in front of either backend.
         let store = Arc::new(CachedStore::new(store, HOT_OBJECT_BYTES));
         let ledger = Arc::new(CachedLedger::new(ledger, HOT_ENTRIES));
-        let cpu = Arc::new(Semaphore::new(
-            std::thread::available_parallelism().map_or(2, usize::from),
+        let admission = Arc::new(Admission::new(
+            config.admission,
+            config.limits.max_body_bytes,
         ));
-        Ok(Self { store, ledger, cpu })
+        let transformer: SharedTransformer = match &config.isolation {
+            TransformIsolation::Workers(program) => {
+                let pool = WorkerPool::new(
+                    program.clone(),
+                    config.sandbox,
+                    config.limits.max_body_bytes,
+                );
+                pool.check().await?;
+                Arc::new(pool)
+            }
+            TransformIsolation::InProcess => Arc::new(InProcess),
+        };
+        Ok(Self {
+            store,
+            ledger,
+            admission,
+            transformer,
+        })
     }
 
     pub fn processor(&self, config: &Config) -> Processor {
@@ -89,7 +109,8 @@ impl Backends {
             spec: config.spec,
             limits: config.limits,
             lease: config.processing_lease,
-            cpu: Arc::clone(&self.cpu),
+            admission: Arc::clone(&self.admission),
+            transformer: Arc::clone(&self.transformer),
         }
     }
 
@@ -103,9 +124,9 @@ impl Backends {
             jobs,
             limits: config.limits,
             spec: config.spec,
-            upload_memory: UploadMemory::new(UPLOAD_MEMORY, config.limits.max_body_bytes),
             max_inline_bytes: config.max_inline_bytes,
-            cpu: Arc::clone(&self.cpu),
+            admission: Arc::clone(&self.admission),
+            transformer: Arc::clone(&self.transformer),
             dev_jwks,
         })
     }
@@ -166,6 +187,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Self {
             router: api::router(state.clone()),
+            connections: config.admission.connections,
             listener,
             state,
             stop_worker,
@@ -192,9 +214,8 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.local_addr(), "flipframe listening");
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop)
-            .await;
+        let served =
+            admission::connections::serve(self.listener, self.router, self.connections, stop).await;
         let _ = self.stop_worker.send(true);
         served
     }

@@ -32,6 +32,63 @@ pub enum Command {
     /// Make tokens: external-system tokens and their hashes, dev sign-in tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Decode images for a running server (started by it, never by hand).
+    #[command(hide = true)]
+    SandboxWorker(SandboxWorkerArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxWorkerArgs {
+    /// Address space limit of this process, in bytes.
+    #[arg(long)]
+    pub memory_limit: u64,
+    /// Largest image the server sends.
+    #[arg(long)]
+    pub max_payload: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Isolation {
+    /// Each transform in a worker process: deadline, memory limit, crash isolation.
+    Process,
+    /// Transforms on a thread of the server: no deadline (for debugging).
+    InProcess,
+}
+
+/// Where transforms run and what bounds them; the admission limits.
+#[derive(Debug, Clone, Args)]
+pub struct ProtectionArgs {
+    /// Where transforms run.
+    #[arg(long, env = "FLIPFRAME_TRANSFORM_ISOLATION", value_enum, default_value_t = Isolation::Process)]
+    pub transform_isolation: Isolation,
+    /// Longest one transform may take before its worker is killed and the upload fails.
+    #[arg(long, env = "FLIPFRAME_TRANSFORM_DEADLINE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub transform_deadline: Duration,
+    /// Address space of each transform worker, in MiB.
+    #[arg(long, env = "FLIPFRAME_TRANSFORM_MEMORY_MIB", default_value_t = 1024)]
+    pub transform_memory_mib: u64,
+    /// Uploads one caller may have in flight; past it, 429 + Retry-After.
+    #[arg(long, env = "FLIPFRAME_UPLOADS_PER_CALLER", default_value_t = 8)]
+    pub uploads_per_caller: usize,
+    /// Upload bytes held in memory at once, in MiB.
+    #[arg(long, env = "FLIPFRAME_UPLOAD_MEMORY_MIB", default_value_t = 256)]
+    pub upload_memory_mib: u64,
+    /// Slowest average rate an upload body may arrive at (after a 10 s grace), bytes/s.
+    #[arg(long, env = "FLIPFRAME_MIN_BODY_RATE", default_value_t = 16 << 10)]
+    pub min_body_rate: u64,
+    /// Open connections in all.
+    #[arg(long, env = "FLIPFRAME_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    #[arg(
+        long,
+        env = "FLIPFRAME_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 1024
+    )]
+    pub max_connections_per_address: usize,
+    /// A connection with no request in flight and no byte moving is closed after this.
+    #[arg(long, env = "FLIPFRAME_IDLE_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -66,6 +123,8 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "FLIPFRAME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -106,6 +165,9 @@ pub struct LimitsArgs {
     /// Largest accepted number of animation frames.
     #[arg(long, env = "FLIPFRAME_MAX_FRAMES", default_value_t = Limits::default().max_frames)]
     pub max_frames: u32,
+    /// Largest decoding work a JPEG's scans may ask for (blocks walked, refinements weighted by band).
+    #[arg(long, env = "FLIPFRAME_MAX_DECODE_WORK", default_value_t = Limits::default().max_decode_work)]
+    pub max_decode_work: u64,
 }
 
 impl From<&LimitsArgs> for Limits {
@@ -115,6 +177,7 @@ impl From<&LimitsArgs> for Limits {
             max_side: args.max_side,
             max_pixels: args.max_pixels,
             max_frames: args.max_frames,
+            max_decode_work: args.max_decode_work,
         }
     }
 }

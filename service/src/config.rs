@@ -1,9 +1,11 @@
 //! The validated configuration the application is built from.
 
+use crate::admission::{AdmissionSettings, ConnectionLimits};
 use crate::auth::ExternalTokens;
 use crate::aws::AwsSettings;
-use crate::cli::{LogFormat, ServeArgs};
+use crate::cli::{Isolation, LogFormat, ProtectionArgs, ServeArgs};
 use crate::pipeline::{Limits, TransformSpec};
+use crate::sandbox::SandboxSettings;
 use anyhow::{Context, bail};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,18 @@ pub struct Config {
     /// Larger objects are answered with a redirect to a presigned URL instead
     /// of inline (Lambda responses cannot exceed 6 MB).
     pub max_inline_bytes: Option<u64>,
+    /// Where transforms run on untrusted bytes.
+    pub isolation: TransformIsolation,
+    pub sandbox: SandboxSettings,
+    pub admission: AdmissionSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransformIsolation {
+    /// Worker processes of this program (`PROGRAM sandbox-worker`).
+    Workers(PathBuf),
+    /// A blocking thread of this process: no deadline, no memory limit.
+    InProcess,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +89,10 @@ impl Config {
             log_format: LogFormat::Text,
             aws: AwsSettings::default(),
             max_inline_bytes: None,
+            // A library user may not be the flipframe binary; `serve` is.
+            isolation: TransformIsolation::InProcess,
+            sandbox: SandboxSettings::default(),
+            admission: AdmissionSettings::default(),
         }
     }
 
@@ -142,6 +160,17 @@ impl Config {
             max_inline_bytes: args
                 .max_inline_bytes
                 .or(running_on_lambda().then_some(LAMBDA_MAX_INLINE_BYTES)),
+            isolation: match args.protection.transform_isolation {
+                Isolation::Process => TransformIsolation::Workers(
+                    std::env::current_exe().context("finding this program for its workers")?,
+                ),
+                Isolation::InProcess => TransformIsolation::InProcess,
+            },
+            sandbox: SandboxSettings {
+                deadline: args.protection.transform_deadline,
+                memory_limit: args.protection.transform_memory_mib << 20,
+            },
+            admission: admission_settings(&args.protection),
         })
     }
 }
@@ -160,6 +189,22 @@ impl Config {
                 ExternalTokens::parse(&spec).with_context(|| format!("SSM parameter {name}"))?;
         }
         Ok(())
+    }
+}
+
+fn admission_settings(args: &ProtectionArgs) -> AdmissionSettings {
+    let defaults = AdmissionSettings::default();
+    AdmissionSettings {
+        uploads_per_caller: args.uploads_per_caller,
+        upload_memory: args.upload_memory_mib << 20,
+        min_body_rate: args.min_body_rate,
+        connections: ConnectionLimits {
+            max_connections: args.max_connections,
+            max_per_address: args.max_connections_per_address,
+            idle_timeout: args.idle_timeout,
+            ..defaults.connections
+        },
+        ..defaults
     }
 }
 

@@ -62,6 +62,10 @@ pub enum ApiError {
     ProcessingFailed(Failure),
     #[error("{0}")]
     NotImplemented(&'static str),
+    #[error("you have {limit} uploads in flight already; retry when one has finished")]
+    TooManyUploads { limit: usize },
+    #[error("the service is at its upload memory limit; retry shortly")]
+    Busy,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -94,6 +98,8 @@ impl ApiError {
             Self::NotReady(_) => StatusCode::CONFLICT,
             Self::ProcessingFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +116,8 @@ impl ApiError {
             Self::NotReady(_) => "not_ready",
             Self::ProcessingFailed(_) => "processing_failed",
             Self::NotImplemented(_) => "not_available",
+            Self::TooManyUploads { .. } => "too_many_uploads",
+            Self::Busy => "busy",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -163,8 +171,11 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"flipframe\", error=\"invalid_token\""),
                 );
             }
-            Self::NotReady(_) => {
+            Self::NotReady(_) | Self::Busy => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            }
+            Self::TooManyUploads { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! flipframe: upload photos, keep the original, serve a 1280×720 version
 //! rotated 180°, and record every upload in a processing log.
 
+pub mod admission;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod jobs;
 pub mod lambda;
 pub mod ledger;
 pub mod pipeline;
+pub mod sandbox;
 pub mod storage;
 pub mod telemetry;
 

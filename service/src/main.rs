@@ -5,13 +5,12 @@ use flipframe::auth::{DevIssuer, hash_token, new_token};
 use flipframe::cli::{Cli, Command, TokenCommand, TransformArgs};
 use flipframe::config::running_on_lambda;
 use flipframe::pipeline::{self, Limits, TransformSpec};
-use flipframe::{Application, Config, telemetry};
+use flipframe::{Application, Config, sandbox, telemetry};
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::Instant;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // Lambda starts `bootstrap` without arguments.
     let default = if running_on_lambda() {
         "lambda"
@@ -23,11 +22,15 @@ async fn main() -> ExitCode {
         .or_else(|| Cli::parse_from(["flipframe", default]).command)
         .expect("serve and lambda are commands");
     let result = match command {
-        Command::Serve(args) => serve(*args).await,
-        Command::Setup(args) => setup(*args).await,
-        Command::Lambda(args) => lambda(*args).await,
+        // Commands that decode stay single-threaded: no runtime at all.
+        Command::SandboxWorker(args) => {
+            sandbox::worker::serve(args.memory_limit, args.max_payload).map_err(Into::into)
+        }
         Command::Transform(args) => return transform(&args),
         Command::Token(command) => token(command),
+        Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve(*args))),
+        Command::Setup(args) => runtime().and_then(|rt| rt.block_on(setup(*args))),
+        Command::Lambda(args) => runtime().and_then(|rt| rt.block_on(lambda(*args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,6 +39,12 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 async fn serve(args: flipframe::cli::ServeArgs) -> anyhow::Result<()> {

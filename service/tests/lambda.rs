@@ -32,6 +32,8 @@ async fn harness(max_inline_bytes: Option<u64>) -> LambdaHarness {
     let cognito = MockCognito::start().await;
     let bucket = unique("bucket");
     let mut config = Config::embedded(std::env::temp_dir());
+    config.isolation =
+        flipframe::config::TransformIsolation::Workers(env!("CARGO_BIN_EXE_flipframe").into());
     config.storage = StorageLocation::S3 {
         bucket: bucket.clone(),
         prefix: PREFIX.into(),

@@ -421,3 +421,27 @@ fn a_large_png_with_alpha_is_box_shrunk_while_decoding_without_fringes() {
     );
     assert_eq!(fast.get_pixel(1279, 360).0[3], 0);
 }
+
+/// The scan structure is read before any decoder runs, so every build
+/// (libjpeg-turbo or pure Rust) refuses the same bombs at the same cost.
+#[test]
+fn progressive_bombs_are_refused_from_their_structure_in_either_build() {
+    let progressive = fixture("progressive.jpg");
+    assert!(pipeline::validate(&progressive, None, &Limits::default()).is_ok());
+    let started = std::time::Instant::now();
+    let bomb = repeated_last_scan(&progressive, 450);
+    let rejection = pipeline::validate(&bomb, None, &Limits::default()).unwrap_err();
+    assert_eq!(rejection.code(), "undecodable_image");
+    assert!(rejection.to_string().contains("progression"), "{rejection}");
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    // A valid but costly progression is measured, and refused over the limit.
+    let deep = fixture("progressive-deep-4096.jpg");
+    let tight = Limits {
+        max_decode_work: 1_000_000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        pipeline::validate(&deep, None, &tight).unwrap_err().code(),
+        "too_complex"
+    );
+}

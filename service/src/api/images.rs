@@ -8,15 +8,18 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::jobs::{Job, describe};
 use crate::ledger::{Failure, ImageInfo, LogEntry, LogQuery, Status, Uploader};
-use crate::pipeline::{self, Encoded, OutputFormat, Rejection};
+use crate::pipeline::{Encoded, OutputFormat, Rejection};
+use crate::sandbox::{Mode, TransformRequest};
 use crate::storage::ObjectKey;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -49,11 +52,16 @@ pub struct UploadParams {
     responses(
         (status = 202, description = "Accepted; processing runs in the background", body = LogEntry,
          headers(("Location" = String, description = "The new log entry"))),
-        (status = 400, description = "Empty, truncated, undecodable or over the pixel limits", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Empty, truncated, undecodable, over the pixel limits, too costly to decode (`too_complex`), stopped at the deadline (`transform_timeout`) or fatal to the decoder (`decoder_crashed`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "External tokens may not upload", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body arrived slower than the minimum rate (`body_too_slow`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not an accepted image format", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This caller has its maximum of uploads in flight (`too_many_uploads`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32))),
+        (status = 503, description = "The upload memory budget is full (`busy`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32))),
     ),
     security(("bearer" = []))
 )]
@@ -62,17 +70,50 @@ pub async fn upload(
     SignedInUser(uploader): SignedInUser,
     ApiQuery(params): ApiQuery<UploadParams>,
     request: Request,
+) -> Response {
+    let mut cpu = None;
+    let mut response = receive(&state, uploader, params, request, &mut cpu)
+        .await
+        .into_response();
+    // What the transform cost, for the client's and the operator's eyes.
+    if let Some(cpu) = cpu {
+        let timing = format!(
+            "transform;desc=\"CPU\";dur={:.1}",
+            cpu.as_secs_f64() * 1000.0
+        );
+        if let Ok(value) = HeaderValue::from_str(&timing) {
+            response.headers_mut().insert(SERVER_TIMING, value);
+        }
+    }
+    response
+}
+
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+async fn receive(
+    state: &AppState,
+    uploader: Uploader,
+    params: UploadParams,
+    request: Request,
+    cpu: &mut Option<Duration>,
 ) -> Result<Response, ApiError> {
+    let admission = &state.admission;
+    let Some(_in_flight) = admission.uploads.try_enter(&uploader.sub) else {
+        return Err(ApiError::TooManyUploads {
+            limit: admission.settings.uploads_per_caller,
+        });
+    };
     let id = Uuid::now_v7();
     let query_filename = params.filename.as_deref().and_then(clean_filename);
-    let _reserved = state
-        .upload_memory
-        .reserve(request.headers(), state.limits.max_body_bytes)
-        .await;
-    let body = match read_upload(request, state.limits.max_body_bytes).await {
+    let limit = state.limits.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    let meter = admission.meter(body);
+    // Holds the body's memory charge until its bytes are stored.
+    let _charge = meter.charge();
+    let body = match read_upload(Request::from_parts(parts, Body::empty()), limit, meter).await {
         Ok(body) => body,
         Err(ApiError::Rejected(rejection)) => {
-            return refuse(&state, id, query_filename, uploader, rejection).await;
+            return refuse(state, id, query_filename, uploader, rejection).await;
         }
         Err(other) => return Err(other),
     };
@@ -81,9 +122,11 @@ pub async fn upload(
         .as_deref()
         .and_then(clean_filename)
         .or(query_filename);
-    let (original, transformed) = match inspect_upload(&state, &body).await? {
+    let checked = inspect_upload(state, &uploader.sub, &body).await?;
+    *cpu = Some(checked.cpu);
+    let (original, transformed) = match checked.result {
         Ok(inspected) => inspected,
-        Err(rejection) => return refuse(&state, id, filename, uploader, rejection).await,
+        Err(rejection) => return refuse(state, id, filename, uploader, rejection).await,
     };
 
     let key = ObjectKey::original(id);
@@ -109,32 +152,42 @@ pub async fn upload(
         .into_response())
 }
 
-/// Validates on a blocking thread under the CPU bound and describes the
-/// original; where the worker takes it, the transform made on the way too.
-/// The outer error is ours; the inner one is the client's.
+struct Checked {
+    /// The original's description and, where the worker takes it, the
+    /// transform made on the way; or the client's rejection.
+    result: Result<(ImageInfo, Option<Encoded>), Rejection>,
+    cpu: Duration,
+}
+
+/// Validates in the sandbox under the caller's CPU share.
 async fn inspect_upload(
     state: &AppState,
+    caller: &str,
     body: &UploadBody,
-) -> Result<Result<(ImageInfo, Option<Encoded>), Rejection>, ApiError> {
-    let _permit = state.cpu.acquire().await.map_err(ApiError::internal)?;
-    let (bytes, declared) = (body.bytes.clone(), body.declared_type.clone());
-    let (spec, limits, keep) = (state.spec, state.limits, state.jobs.takes_transformed());
-    tokio::task::spawn_blocking(move || {
-        let declared = declared.as_deref();
-        let inspected = if keep {
-            let (validated, encoded) =
-                pipeline::validate_and_transform(&bytes, declared, &spec, &limits)?;
-            (describe(&bytes, &validated), Some(encoded))
+) -> Result<Checked, ApiError> {
+    let _permit = state.admission.cpu.acquire(caller).await;
+    let keep = state.jobs.takes_transformed();
+    let request = TransformRequest {
+        mode: if keep {
+            Mode::Transform
         } else {
-            (
-                describe(&bytes, &pipeline::validate(&bytes, declared, &limits)?),
-                None,
-            )
-        };
-        Ok(inspected)
+            Mode::Validate
+        },
+        declared: body.declared_type.clone(),
+        spec: state.spec,
+        limits: state.limits,
+    };
+    let ran = state
+        .transformer
+        .run(request, body.bytes.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Checked {
+        result: ran
+            .result
+            .map(|(validated, encoded)| (describe(&body.bytes, &validated), encoded)),
+        cpu: ran.cpu,
     })
-    .await
-    .map_err(ApiError::internal)
 }
 
 /// Records a refused upload as `failed` and answers with the rejection.

@@ -11,13 +11,14 @@ mod uploads;
 
 pub use extract::{AnyCaller, SignedInUser};
 pub use openapi::ApiDoc;
-pub use upload_body::UploadMemory;
 
+use crate::admission::Admission;
 use crate::auth::Authenticator;
 use crate::error::ApiError;
 use crate::jobs::SharedQueue;
 use crate::ledger::SharedLedger;
 use crate::pipeline::{Limits, TransformSpec};
+use crate::sandbox::SharedTransformer;
 use crate::storage::SharedStore;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -26,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use bytes::Bytes;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -48,10 +48,10 @@ pub struct AppState {
     pub spec: TransformSpec,
     /// Larger objects are answered with a redirect to a presigned URL.
     pub max_inline_bytes: Option<u64>,
-    /// Bounds the upload bodies held in memory at once.
-    pub upload_memory: UploadMemory,
-    /// Bounds CPU-heavy work (upload validation, transforms) process-wide.
-    pub cpu: Arc<Semaphore>,
+    /// Per-caller bounds, the CPU share and the upload memory budget.
+    pub admission: Arc<Admission>,
+    /// Where the pipeline runs on uploaded bytes.
+    pub transformer: SharedTransformer,
     /// The dev issuer's public keys as JSON, published only in dev auth mode.
     pub dev_jwks: Option<Bytes>,
 }

@@ -1,46 +1,13 @@
 //! Reads an upload: a raw body with its `Content-Type`, or the `file` field of
-//! a multipart form. Never buffers more than the body limit.
+//! a multipart form, through the admission meter. Never buffers more than
+//! the body limit.
 
+use crate::admission::{BodyFault, MeteredBody};
 use crate::error::ApiError;
 use crate::pipeline::Rejection;
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
-use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// Upload bodies held in memory at once across all requests. A request
-/// reserves its size (Content-Length, or the body limit when unknown) before
-/// its body is read; beyond the budget it waits, and TCP holds the sender back.
-#[derive(Debug, Clone)]
-pub struct UploadMemory {
-    kib: Arc<Semaphore>,
-    total_kib: u32,
-}
-
-impl UploadMemory {
-    /// A budget of `bytes`, never less than one body of `limit` bytes.
-    pub fn new(bytes: u64, limit: u64) -> Self {
-        let total_kib = u32::try_from(bytes.max(limit).div_ceil(1024)).unwrap_or(u32::MAX >> 3);
-        Self {
-            kib: Arc::new(Semaphore::new(total_kib as usize)),
-            total_kib,
-        }
-    }
-
-    pub async fn reserve(&self, headers: &HeaderMap, limit: u64) -> OwnedSemaphorePermit {
-        let size = declared_length(headers).unwrap_or(limit).min(limit);
-        let kib = u32::try_from(size.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .min(self.total_kib);
-        Arc::clone(&self.kib)
-            .acquire_many_owned(kib)
-            .await
-            .expect("the upload budget is never closed")
-    }
-}
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
@@ -56,7 +23,29 @@ pub struct UploadBody {
     pub filename: Option<String>,
 }
 
-pub async fn read_upload(request: Request, limit: u64) -> Result<UploadBody, ApiError> {
+/// Reads the upload through `meter`; a body the meter stopped is refused
+/// for being too slow, or answered 503 when memory stayed full.
+pub async fn read_upload(
+    request: Request,
+    limit: u64,
+    meter: MeteredBody,
+) -> Result<UploadBody, ApiError> {
+    let fault = meter.fault_cell();
+    let read = read_metered(request, limit, meter).await;
+    match (read, *fault.lock().expect("fault")) {
+        (_, Some(BodyFault::TooSlow { min_rate })) => {
+            Err(ApiError::Rejected(Rejection::BodyTooSlow { min_rate }))
+        }
+        (_, Some(BodyFault::Busy)) => Err(ApiError::Busy),
+        (read, None) => read,
+    }
+}
+
+async fn read_metered(
+    request: Request,
+    limit: u64,
+    meter: MeteredBody,
+) -> Result<UploadBody, ApiError> {
     let too_large = || ApiError::Rejected(Rejection::BodyTooLarge { limit });
     let declared_length = declared_length(request.headers());
     let declared_type = request
@@ -69,13 +58,14 @@ pub async fn read_upload(request: Request, limit: u64) -> Result<UploadBody, Api
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
 
     if is_multipart {
-        return read_multipart(request, limit).await;
+        let (parts, _) = request.into_parts();
+        return read_multipart(Request::from_parts(parts, meter.into_body()), limit).await;
     }
     // Refuse before reading a byte when the client already told us the size.
     if declared_length.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let bytes = read_raw(request.into_body(), declared_length, limit).await?;
+    let bytes = read_raw(meter, declared_length, limit).await?;
     Ok(UploadBody {
         bytes,
         declared_type,
@@ -83,20 +73,18 @@ pub async fn read_upload(request: Request, limit: u64) -> Result<UploadBody, Api
     })
 }
 
-/// Reads frames straight into one buffer sized from Content-Length: a single
-/// copy of the upload, never more than `limit`.
-async fn read_raw(body: Body, declared_length: Option<u64>, limit: u64) -> Result<Bytes, ApiError> {
-    let mut stream = body.into_data_stream();
-    let expected = declared_length.unwrap_or(0).min(limit);
-    let mut bytes = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| {
-            if is_length_limit(&error) {
-                ApiError::Rejected(Rejection::BodyTooLarge { limit })
-            } else {
-                ApiError::BadRequest(format!("could not read the body: {error}"))
-            }
-        })?;
+/// Reads frames into one buffer that grows as they arrive (never from
+/// the declared length alone: a client could declare 25 MB and send none).
+async fn read_raw(
+    mut meter: MeteredBody,
+    declared_length: Option<u64>,
+    limit: u64,
+) -> Result<Bytes, ApiError> {
+    let first = declared_length.unwrap_or(0).min(limit).min(INITIAL_BUFFER);
+    let mut bytes = BytesMut::with_capacity(first as usize);
+    while let Some(chunk) = meter.next_frame().await {
+        let chunk = chunk
+            .map_err(|error| ApiError::BadRequest(format!("could not read the body: {error}")))?;
         if (bytes.len() + chunk.len()) as u64 > limit {
             return Err(ApiError::Rejected(Rejection::BodyTooLarge { limit }));
         }
@@ -105,18 +93,10 @@ async fn read_raw(body: Body, declared_length: Option<u64>, limit: u64) -> Resul
     Ok(bytes.freeze())
 }
 
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        if current.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = current.source();
-    }
-    false
-}
+/// The raw body's buffer starts at most this big and doubles as needed.
+const INITIAL_BUFFER: u64 = 1 << 20;
 
-async fn read_multipart(request: Request<Body>, limit: u64) -> Result<UploadBody, ApiError> {
+async fn read_multipart(request: Request, limit: u64) -> Result<UploadBody, ApiError> {
     let mut form = Multipart::from_request(request, &())
         .await
         .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
@@ -165,26 +145,7 @@ pub fn clean_filename(name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{HeaderMap, UploadMemory, clean_filename, header};
-    use std::time::Duration;
-
-    #[tokio::test]
-    async fn uploads_past_the_memory_budget_wait_for_their_turn() {
-        let memory = UploadMemory::new(3 << 20, 2 << 20);
-        let mut one_mib = HeaderMap::new();
-        one_mib.insert(header::CONTENT_LENGTH, (1u64 << 20).into());
-        let unknown = HeaderMap::new();
-        let first = memory.reserve(&one_mib, 2 << 20).await;
-        // No length: the whole body limit is reserved.
-        let second = memory.reserve(&unknown, 2 << 20).await;
-        let third =
-            tokio::time::timeout(Duration::from_millis(50), memory.reserve(&one_mib, 2 << 20));
-        assert!(third.await.is_err(), "over budget: waits");
-        drop(first);
-        let third = tokio::time::timeout(Duration::from_secs(5), memory.reserve(&one_mib, 2 << 20));
-        assert!(third.await.is_ok(), "admitted once memory is free");
-        drop(second);
-    }
+    use super::clean_filename;
 
     #[test]
     fn filenames_are_cleaned() {

@@ -3,16 +3,16 @@
 //! arrives again: claims are conditional and the transform is deterministic.
 
 use super::Job;
+use crate::admission::{Admission, BACKGROUND};
 use crate::ledger::{Failure, ImageInfo, LedgerError, LogEntry, SharedLedger};
 use crate::pipeline::{self, Limits, TransformSpec, Validated};
+use crate::sandbox::{Mode, SharedTransformer, TransformRequest};
 use crate::storage::{ObjectKey, SharedStore};
 use bytes::Bytes;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 /// A poison input is given up on after this many claims.
@@ -37,8 +37,10 @@ pub struct Processor {
     pub spec: TransformSpec,
     pub limits: Limits,
     pub lease: Duration,
-    /// Bounds CPU-heavy work (validation and transforms) across the process.
-    pub cpu: Arc<Semaphore>,
+    /// The CPU share background transforms take their slots from.
+    pub admission: Arc<Admission>,
+    /// Where the pipeline runs on the stored original.
+    pub transformer: SharedTransformer,
 }
 
 impl Processor {
@@ -109,7 +111,7 @@ impl Processor {
         bytes: Bytes,
         unvalidated: bool,
     ) -> anyhow::Result<Outcome> {
-        match self.run_transform(bytes.clone()).await {
+        match self.run_transform(bytes.clone()).await? {
             Ok((source, encoded)) => {
                 // Validated only now: record what the original turned out to be.
                 let original = unvalidated.then(|| describe(&bytes, &source));
@@ -126,38 +128,30 @@ impl Processor {
         }
     }
 
-    /// Runs the transform on a blocking thread under the CPU bound; a panic
-    /// becomes a failure of this upload, not of the process.
+    /// Runs the transform in the sandbox under a background CPU slot. A
+    /// crash or a timeout there is this upload's failure; a sandbox that
+    /// cannot start is ours, and the sweep retries.
     async fn run_transform(
         &self,
         original: Bytes,
-    ) -> Result<(Validated, pipeline::Encoded), Failure> {
-        let _permit = self
-            .cpu
-            .acquire()
-            .await
-            .expect("the CPU semaphore is never closed");
-        let (spec, limits) = (self.spec, self.limits);
-        let result = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                pipeline::transform_described(&original, &spec, &limits)
-            }))
-        })
-        .await;
-        match result {
-            Ok(Ok(Ok(done))) => Ok(done),
-            Ok(Ok(Err(rejection))) => Err(Failure {
-                code: rejection.code().to_owned(),
-                message: rejection.to_string(),
-            }),
-            Ok(Err(_)) | Err(_) => {
-                tracing::error!("the transform panicked");
-                Err(Failure {
-                    code: "internal_error".to_owned(),
-                    message: "the transform crashed on this image".to_owned(),
-                })
-            }
-        }
+    ) -> anyhow::Result<Result<(Validated, pipeline::Encoded), Failure>> {
+        let _permit = self.admission.cpu.acquire(BACKGROUND).await;
+        let request = TransformRequest {
+            mode: Mode::Transform,
+            declared: None,
+            spec: self.spec,
+            limits: self.limits,
+        };
+        Ok(
+            match self.transformer.run(request, original).await?.result {
+                Ok((source, Some(encoded))) => Ok((source, encoded)),
+                Ok((_, None)) => anyhow::bail!("the sandbox transformed without a result"),
+                Err(rejection) => Err(Failure {
+                    code: rejection.code().to_owned(),
+                    message: rejection.to_string(),
+                }),
+            },
+        )
     }
 
     async fn store_result(

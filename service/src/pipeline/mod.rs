@@ -8,6 +8,7 @@ mod inspect;
 mod rejection;
 mod resize;
 mod sniff;
+pub mod structure;
 
 pub use decode::{decode, decode_for_frame};
 pub use encode::{Encoded, OutputFormat, encode};
@@ -20,7 +21,7 @@ use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
 /// Output geometry and encoding of the transformed version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransformSpec {
     pub width: u32,
     pub height: u32,
@@ -39,6 +40,11 @@ impl Default for TransformSpec {
     }
 }
 
+/// About 0.6 s of libjpeg-turbo walking blocks on this project's machines
+/// (the entropy data costs on top, bounded by the body limit); the costliest
+/// real photo in the bench set and fixtures asks for under 6 M.
+pub const DEFAULT_MAX_DECODE_WORK: u64 = 75_000_000;
+
 /// Limits that keep hostile input from exhausting memory or CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
@@ -46,6 +52,9 @@ pub struct Limits {
     pub max_side: u32,
     pub max_pixels: u64,
     pub max_frames: u32,
+    /// Decoding work a JPEG's scans may ask for, in blocks walked, a
+    /// refinement scan's weighted by its band (see `structure::jpeg`).
+    pub max_decode_work: u64,
 }
 
 impl Default for Limits {
@@ -55,12 +64,13 @@ impl Default for Limits {
             max_side: 16_384,
             max_pixels: 50_000_000,
             max_frames: 1_000,
+            max_decode_work: DEFAULT_MAX_DECODE_WORK,
         }
     }
 }
 
 /// What validation learned about an accepted upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Validated {
     pub format: Format,
     /// Dimensions as displayed, after EXIF orientation.

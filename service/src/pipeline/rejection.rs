@@ -1,13 +1,18 @@
 //! Why an input is refused, with a stable machine code and an HTTP status.
 
 use http::StatusCode;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum Rejection {
     #[error("the body is empty")]
     Empty,
     #[error("the body is larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: u64 },
+    /// The body arrived slower than the service's minimum rate.
+    #[error("the body arrived slower than the minimum of {min_rate} bytes a second")]
+    BodyTooSlow { min_rate: u64 },
     #[error("SVG is not accepted: it can carry scripts")]
     Svg,
     #[error("the bytes are not an image in an accepted format (JPEG, PNG, WebP, GIF, BMP, TIFF){}", detected_suffix(.detected))]
@@ -27,6 +32,15 @@ pub enum Rejection {
     TooManyFrames { limit: u32 },
     #[error("the image is truncated or corrupt: {reason}")]
     Undecodable { reason: String },
+    /// Its structure asks for more decoding work than the limits allow.
+    #[error("the image would cost too much to decode: {reason}")]
+    TooComplex { reason: String },
+    /// Decoding ran past the per-transform deadline and was stopped.
+    #[error("decoding the image took longer than the limit of {:.1} s and was stopped", *.millis as f64 / 1000.0)]
+    TransformTimeout { millis: u64 },
+    /// The decoder's process died on this input (a crash, or over its memory limit).
+    #[error("the decoder could not survive this image: {reason}")]
+    DecoderCrashed { reason: String },
 }
 
 fn detected_suffix(detected: &Option<String>) -> String {
@@ -42,25 +56,33 @@ impl Rejection {
         match self {
             Self::Empty => "empty_body",
             Self::BodyTooLarge { .. } => "body_too_large",
+            Self::BodyTooSlow { .. } => "body_too_slow",
             Self::Svg => "svg_not_accepted",
             Self::UnsupportedFormat { .. } => "unsupported_format",
             Self::ContentTypeMismatch { .. } => "content_type_mismatch",
             Self::DimensionsExceeded { .. } => "dimensions_exceeded",
             Self::TooManyFrames { .. } => "too_many_frames",
             Self::Undecodable { .. } => "undecodable_image",
+            Self::TooComplex { .. } => "too_complex",
+            Self::TransformTimeout { .. } => "transform_timeout",
+            Self::DecoderCrashed { .. } => "decoder_crashed",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Svg | Self::UnsupportedFormat { .. } | Self::ContentTypeMismatch { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             Self::Empty
             | Self::DimensionsExceeded { .. }
             | Self::TooManyFrames { .. }
-            | Self::Undecodable { .. } => StatusCode::BAD_REQUEST,
+            | Self::Undecodable { .. }
+            | Self::TooComplex { .. }
+            | Self::TransformTimeout { .. }
+            | Self::DecoderCrashed { .. } => StatusCode::BAD_REQUEST,
         }
     }
 

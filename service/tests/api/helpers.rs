@@ -1,6 +1,7 @@
 //! `spawn_app`: the whole application on port 0 with its own data folder.
 
 use flipframe::auth::DevIssuer;
+use flipframe::config::TransformIsolation;
 use flipframe::{Application, Config};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
@@ -44,6 +45,8 @@ pub async fn spawn_app_in(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> 
     let mut config = Config::embedded(data_dir);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.workers = 2;
+    // Transforms run in worker processes of the real binary, as `serve` runs them.
+    config.isolation = TransformIsolation::Workers(env!("CARGO_BIN_EXE_flipframe").into());
     adjust(&mut config);
     let application = Application::build(config).await.expect("the app builds");
     let address = format!("http://{}", application.local_addr());

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod admission;
 #[path = "auth.rs"]
 mod api_auth;
 mod downloads;

@@ -5,9 +5,11 @@ use crate::local_backends;
 use crate::storage::s3_store;
 use crate::support::images::marked_jpeg;
 use bytes::Bytes;
+use flipframe::admission::{Admission, AdmissionSettings};
 use flipframe::jobs::{Job, Outcome, Processor};
 use flipframe::ledger::{SharedLedger, Status};
 use flipframe::pipeline::{self, Limits, TransformSpec};
+use flipframe::sandbox::{SandboxSettings, WorkerPool};
 use flipframe::storage::{ObjectKey, SharedStore};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,12 @@ fn processor(store: &SharedStore, ledger: &SharedLedger) -> Processor {
         spec: TransformSpec::default(),
         limits: Limits::default(),
         lease: Duration::from_secs(60),
-        cpu: Arc::new(tokio::sync::Semaphore::new(1)),
+        admission: Arc::new(Admission::new(AdmissionSettings::default(), 1 << 20)),
+        transformer: Arc::new(WorkerPool::new(
+            env!("CARGO_BIN_EXE_flipframe").into(),
+            SandboxSettings::default(),
+            Limits::default().max_body_bytes,
+        )),
     }
 }
 

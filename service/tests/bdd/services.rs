@@ -208,6 +208,9 @@ pub struct LambdaService {
 impl LambdaService {
     pub async fn start(target: &Target, variant: &Variant, data: &Data) -> Self {
         let mut config = Config::embedded(std::env::temp_dir());
+        // The Lambda binary runs its transforms in worker processes of itself.
+        config.isolation =
+            flipframe::config::TransformIsolation::Workers(env!("CARGO_BIN_EXE_flipframe").into());
         target.apply_data(&mut config, data);
         config.spec.fit = variant.fit;
         config.max_inline_bytes = Some(flipframe::config::LAMBDA_MAX_INLINE_BYTES);

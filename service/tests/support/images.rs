@@ -152,3 +152,30 @@ pub fn assert_corners(image: &DynamicImage, colours: [[u8; 3]; 4]) {
         assert_colour(image, x, y, colour);
     }
 }
+
+/// A progressive JPEG whose last scan is sent `times` more: the classic
+/// CPU bomb (every repeat walks every block again).
+pub fn repeated_last_scan(jpeg: &[u8], times: usize) -> Vec<u8> {
+    let mut scans = Vec::new();
+    let mut at = 2;
+    while jpeg[at + 1] != 0xD9 {
+        let length = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if jpeg[at + 1] != 0xDA {
+            at += 2 + length;
+            continue;
+        }
+        let mut end = at + 2 + length;
+        while jpeg[end] != 0xFF || matches!(jpeg[end + 1], 0x00 | 0xD0..=0xD7) {
+            end += 1;
+        }
+        scans.push(at..end);
+        at = end;
+    }
+    let last = scans.last().expect("a scan").clone();
+    let mut bomb = jpeg[..last.end].to_vec();
+    for _ in 0..times {
+        bomb.extend_from_slice(&jpeg[last.clone()]);
+    }
+    bomb.extend_from_slice(&[0xFF, 0xD9]);
+    bomb
+}

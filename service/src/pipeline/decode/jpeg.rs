@@ -7,13 +7,15 @@
 //! The TurboJPEG 3 API does the cropping; the `turbojpeg` crate does not
 //! expose it, so this talks to its raw bindings.
 
+use super::super::structure::jpeg::MAX_SCANS;
 use super::super::{Rejection, resize::Region};
 use image::{DynamicImage, GrayImage, RgbImage};
 use std::ffi::{CStr, c_int};
 use turbojpeg::raw;
 
-/// Progressive JPEGs with absurd scan counts are a known CPU bomb.
-const MAX_SCANS: c_int = 500;
+/// libjpeg-turbo's own cap on its intermediate buffers, in MB: the
+/// coefficients of a 50 MP 4:4:4 progressive JPEG take 300.
+const MAX_MEMORY_MB: c_int = 400;
 
 /// Decodes at the smallest DCT scale that keeps `need` of the size, cropped
 /// to `shown` (in stored pixels); `None` when libjpeg-turbo should not take
@@ -39,7 +41,11 @@ use DecodeError::{Failed, Unsupported};
 fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, DecodeError> {
     let jpeg = Decompressor::new()?;
     let length = bytes.len() as raw::size_t;
-    jpeg.set(raw::TJPARAM_TJPARAM_SCANLIMIT, MAX_SCANS)?;
+    // `structure` refused bad progressions and scan counts already; these
+    // are libjpeg-turbo's own guards behind it, warnings included.
+    jpeg.set(raw::TJPARAM_TJPARAM_SCANLIMIT, MAX_SCANS as c_int)?;
+    jpeg.set(raw::TJPARAM_TJPARAM_STOPONWARNING, 1)?;
+    jpeg.set(raw::TJPARAM_TJPARAM_MAXMEMORY, MAX_MEMORY_MB)?;
     // SAFETY: the handle is live and the buffer is valid for its length.
     jpeg.check(unsafe { raw::tj3DecompressHeader(jpeg.0, bytes.as_ptr(), length) })?;
     let (width, height) = (

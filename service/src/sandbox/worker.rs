@@ -1,0 +1,73 @@
+//! The worker process's side (`flipframe sandbox-worker`): reads requests
+//! from stdin, answers on stdout, one at a time, until stdin closes. It
+//! limits its own address space and dies with its parent.
+
+use super::protocol::{self, Reply, TransformRequest};
+use std::io::{self, BufReader, BufWriter};
+use std::time::Duration;
+
+/// Serves requests until the parent closes stdin.
+pub fn serve(memory_limit: u64, max_payload: u64) -> io::Result<()> {
+    confine(memory_limit)?;
+    let mut input = BufReader::with_capacity(1 << 20, io::stdin().lock());
+    let mut output = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    while let Some((request, image)) =
+        protocol::read_frame::<TransformRequest>(&mut input, max_payload)?
+    {
+        let started = cpu_time();
+        let result = protocol::execute(&request, &image);
+        drop(image);
+        let cpu = cpu_time().saturating_sub(started);
+        let (result, payload) = protocol::split(result);
+        let reply = Reply {
+            result,
+            cpu_micros: cpu.as_micros() as u64,
+        };
+        protocol::write_all(&mut output, &protocol::frame(&reply, &payload))?;
+        release_memory();
+    }
+    Ok(())
+}
+
+/// CPU time this process has used, user and system.
+pub fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+#[cfg(target_os = "linux")]
+fn confine(memory_limit: u64) -> io::Result<()> {
+    // SAFETY: plain system calls on this process with valid arguments.
+    unsafe {
+        // If the server dies, so does its worker, whatever it is decoding.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        let limit = libc::rlimit {
+            rlim_cur: memory_limit,
+            rlim_max: memory_limit,
+        };
+        if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn confine(_memory_limit: u64) -> io::Result<()> {
+    Ok(())
+}
+
+/// Hands the last image's pages back, so an idle worker stays small.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
