@@ -196,16 +196,18 @@ impl Worker {
     }
 
     async fn read_reply(&mut self) -> std::io::Result<(Reply, Vec<u8>)> {
-        let invalid = |e| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
         let header_length = self.stdout.read_u32_le().await?;
-        let mut header = vec![0u8; header_length.min(1 << 20) as usize];
+        if header_length > 1 << 20 {
+            return Err(invalid("reply header too long"));
+        }
+        let mut header = vec![0u8; header_length as usize];
         self.stdout.read_exact(&mut header).await?;
-        let reply: Reply = serde_json::from_slice(&header).map_err(invalid)?;
+        let reply: Reply =
+            serde_json::from_slice(&header).map_err(|_| invalid("reply header is not JSON"))?;
         let payload_length = self.stdout.read_u64_le().await?;
         if payload_length > 1 << 30 {
-            return Err(invalid(serde_json::Error::io(
-                std::io::ErrorKind::InvalidData.into(),
-            )));
+            return Err(invalid("reply payload too long"));
         }
         let mut payload = vec![0u8; payload_length as usize];
         self.stdout.read_exact(&mut payload).await?;
