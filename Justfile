@@ -12,7 +12,7 @@ dev-token USER="alice":
 
 # Everything CI checks: lint, every test suite (unit, integration, all BDD
 # targets on host emulators), then the BDD smoke subset on containers.
-test: lint localstack-venv
+test: lint localstack-venv browser-tools
     #!/usr/bin/env bash
     set -euo pipefail
     started=$(date +%s)
@@ -44,6 +44,21 @@ bdd-containers:
     fi
     localstack/build-images.sh
     cargo test --test bdd -- --containers --tags @smoke --target aws-emulated-localstack
+
+# Headless Chromium and chromedriver (Debian's packages) and axe-core (npm)
+# for the console's browser tests, when missing.
+browser-tools:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+        sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+    tools="${CARGO_TARGET_DIR:-target}/browser-tools"
+    if [ ! -f "$tools/node_modules/axe-core/axe.min.js" ]; then
+        npm install --silent --no-audit --no-fund --prefix "$tools" axe-core@4.14.1
+    fi
 
 # Create the LocalStack venv (Python >= 3.12, pinned set) if missing.
 localstack-venv:

@@ -17,6 +17,16 @@ locals {
     "GET /healthz",
     "GET /openapi.json",
   ]
+  # The web console: its page, the sign-in callback and its assets. Open: a
+  # browser loads them before anyone has signed in; they hold no data.
+  console_routes = [
+    "GET /",
+    "GET /console/callback",
+    "GET /console/console.js",
+    "GET /console/console.css",
+    "GET /console/icon.svg",
+    "GET /console/config.json",
+  ]
 }
 
 resource "aws_apigatewayv2_api" "http" {
@@ -57,6 +67,15 @@ resource "aws_apigatewayv2_route" "user" {
 resource "aws_apigatewayv2_route" "open" {
   #checkov:skip=CKV_AWS_309:Open on purpose: the transformed download takes external tokens that no gateway authorizer knows, so the function verifies every credential itself; /healthz and /openapi.json are public
   for_each           = toset(local.open_routes)
+  api_id             = aws_apigatewayv2_api.http.id
+  route_key          = each.value
+  target             = "integrations/${aws_apigatewayv2_integration.api.id}"
+  authorization_type = "NONE"
+}
+
+resource "aws_apigatewayv2_route" "console" {
+  #checkov:skip=CKV_AWS_309:The console's page and assets are public by nature: the browser needs them to show the sign-in button
+  for_each           = toset(local.console_routes)
   api_id             = aws_apigatewayv2_api.http.id
   route_key          = each.value
   target             = "integrations/${aws_apigatewayv2_integration.api.id}"

@@ -15,6 +15,7 @@ locals {
     FLIPFRAME_LEDGER                    = "dynamodb://${aws_dynamodb_table.log.name}"
     FLIPFRAME_COGNITO_ISSUER            = local.issuer
     FLIPFRAME_COGNITO_CLIENT_IDS        = aws_cognito_user_pool_client.web.id
+    FLIPFRAME_COGNITO_DOMAIN            = local.hosted_ui
     FLIPFRAME_EXTERNAL_TOKENS_PARAMETER = aws_ssm_parameter.external_tokens.name
     FLIPFRAME_LOG_FORMAT                = "json"
   }

@@ -47,3 +47,13 @@ output "processor_failures_queue" {
   description = "SQS queue receiving S3 events the processor failed on after retries."
   value       = aws_sqs_queue.processor_failures.url
 }
+
+output "console_url" {
+  description = "The web console: open it in a browser and sign in."
+  value       = "${aws_apigatewayv2_api.http.api_endpoint}/"
+}
+
+output "hosted_ui" {
+  description = "The Cognito Hosted UI the console signs in through."
+  value       = local.hosted_ui
+}

@@ -106,3 +106,16 @@ resource "aws_s3_bucket_notification" "originals" {
 
   depends_on = [aws_lambda_permission.s3_invokes_processor]
 }
+
+# The console in a browser PUTs large images straight to their presigned URL
+# and follows download redirects here: both need CORS for the API's origin.
+resource "aws_s3_bucket_cors_configuration" "images" {
+  bucket = aws_s3_bucket.images.id
+  cors_rule {
+    allowed_methods = ["PUT", "GET", "HEAD"]
+    allowed_origins = concat([aws_apigatewayv2_api.http.api_endpoint], var.extra_console_origins)
+    allowed_headers = ["content-type"]
+    expose_headers  = ["etag"]
+    max_age_seconds = 3600
+  }
+}

@@ -128,3 +128,32 @@ variable "force_destroy_bucket" {
   type        = bool
   default     = false
 }
+
+variable "cognito_domain_prefix" {
+  description = "Prefix of the Hosted UI address (PREFIX.auth.REGION.amazoncognito.com); default NAME-ACCOUNT_ID."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cognito_domain_prefix == null || can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", var.cognito_domain_prefix))
+    error_message = "cognito_domain_prefix must be lower-case letters, digits and dashes, not starting or ending with a dash."
+  }
+}
+
+variable "extra_callback_urls" {
+  description = "Sign-in callbacks besides the console's own, e.g. a custom domain's https://images.example.com/console/callback."
+  type        = list(string)
+  default     = []
+}
+
+variable "extra_logout_urls" {
+  description = "Addresses the Hosted UI may return to after sign-out besides the console's own."
+  type        = list(string)
+  default     = []
+}
+
+variable "extra_console_origins" {
+  description = "Origins besides the API's own where the console is served (a custom domain), allowed by the bucket's CORS rule."
+  type        = list(string)
+  default     = []
+}

@@ -82,6 +82,20 @@ print("infra-test: the TLS-only bucket policy refuses plain HTTP")
 # The emulator only speaks HTTP: lift the policy so the service can be exercised.
 urllib.request.urlopen(urllib.request.Request(f"{moto}/{bucket}?policy", method="DELETE", headers=aws_auth))
 
+# The console: its page is open, it signs in through the pool's Hosted UI,
+# which calls back to the console on the API's address with the code flow.
+status, headers, page = call("GET", "/")
+assert status == 200 and "script-src 'self'" in headers["Content-Security-Policy"], (status, headers)
+settings = json.loads(call("GET", "/console/config.json")[2])
+assert settings["sign_in"]["authorization_endpoint"] == outputs["hosted_ui"] + "/oauth2/authorize", settings
+assert settings["sign_in"]["client_id"] == outputs["client_id"], settings
+client = cognito("DescribeUserPoolClient", {"UserPoolId": outputs["user_pool_id"], "ClientId": outputs["client_id"]})["UserPoolClient"]
+assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"], client
+assert outputs["api_url"].rstrip("/") + "/console/callback" in client["CallbackURLs"], client["CallbackURLs"]
+cors = urllib.request.urlopen(urllib.request.Request(f"{moto}/{bucket}?cors", headers=aws_auth)).read().decode()
+assert "PUT" in cors and outputs["api_url"].rstrip("/") in cors, cors
+print("infra-test: the console is served and signs in through the Hosted UI")
+
 email, password = "smoke@example.com", "Smoke-Passw0rd!"
 pool = outputs["user_pool_id"]
 cognito("AdminCreateUser", {"UserPoolId": pool, "Username": email, "TemporaryPassword": "Temp-Passw0rd!1", "MessageAction": "SUPPRESS"})

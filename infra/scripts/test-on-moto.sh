@@ -89,6 +89,7 @@ env AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=te
     FLIPFRAME_STORAGE="s3://$(out bucket)/flipframe" FLIPFRAME_LEDGER="dynamodb://$(out table)" \
     FLIPFRAME_COGNITO_ISSUER="$(out issuer)" FLIPFRAME_COGNITO_CLIENT_IDS="$(out client_id)" \
     FLIPFRAME_JWKS_URL="$endpoint/$pool/.well-known/jwks.json" \
+    FLIPFRAME_COGNITO_DOMAIN="$(out hosted_ui)" \
     FLIPFRAME_EXTERNAL_TOKENS_PARAMETER="$(out external_tokens_parameter)" \
     "$binary" serve >serve.log 2>&1 &
 serve_pid=$!

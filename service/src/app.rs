@@ -2,16 +2,18 @@
 //! background worker and a bound listener, so tests can run it on port 0.
 
 use crate::admission::{self, Admission};
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, DevIssuerRoutes};
 use crate::auth::{
     Authenticator, DEV_CLIENT_ID, DEV_ISSUER, DevIssuer, HttpJwks, JwksCache, JwtVerifier,
     StaticJwks,
 };
 use crate::aws;
 use crate::config::{AuthMode, Config, LedgerLocation, StorageLocation, TransformIsolation};
+use crate::console::ConsoleSettings;
 use crate::jobs::{ExternalTrigger, Processor, SharedQueue, Worker};
 use crate::ledger::{CachedLedger, DynamoLedger, SharedLedger, SqliteLedger};
 use crate::sandbox::{InProcess, SharedTransformer, WorkerPool};
+use crate::signin::{SignIn, SignInSettings};
 use crate::storage::{CachedStore, FileStore, S3Store, SharedStore};
 use anyhow::Context;
 use axum::Router;
@@ -116,7 +118,7 @@ impl Backends {
 
     /// The router's state; `jobs` is how new uploads reach processing.
     pub fn app_state(&self, config: &Config, jobs: SharedQueue) -> anyhow::Result<AppState> {
-        let (auth, dev_jwks) = build_auth(config)?;
+        let (auth, dev_issuer) = build_auth(config)?;
         Ok(AppState {
             store: Arc::clone(&self.store),
             ledger: Arc::clone(&self.ledger),
@@ -127,7 +129,8 @@ impl Backends {
             max_inline_bytes: config.max_inline_bytes,
             admission: Arc::clone(&self.admission),
             transformer: Arc::clone(&self.transformer),
-            dev_jwks,
+            dev_issuer,
+            console: Arc::new(ConsoleSettings::from_config(config)),
         })
     }
 }
@@ -221,15 +224,14 @@ impl Application {
     }
 }
 
-type DevJwks = Option<bytes::Bytes>;
-
-fn build_auth(config: &Config) -> anyhow::Result<(Arc<Authenticator>, DevJwks)> {
-    let (verifier, dev_jwks) = match &config.auth {
+fn build_auth(config: &Config) -> anyhow::Result<(Arc<Authenticator>, Option<DevIssuerRoutes>)> {
+    let (verifier, dev_issuer) = match &config.auth {
         AuthMode::Cognito {
             issuer,
             client_ids,
             jwks_url,
             min_refresh,
+            ..
         } => {
             tracing::info!(%issuer, %jwks_url, "verifying Cognito tokens");
             let keys = JwksCache::new(Box::new(HttpJwks::new(jwks_url.clone())?), *min_refresh);
@@ -238,7 +240,7 @@ fn build_auth(config: &Config) -> anyhow::Result<(Arc<Authenticator>, DevJwks)> 
                 None,
             )
         }
-        AuthMode::Dev => {
+        AuthMode::Dev { token_ttl } => {
             let issuer = DevIssuer::load_or_create(&config.data_dir)?;
             tracing::warn!(
                 key = %DevIssuer::key_path(&config.data_dir).display(),
@@ -254,7 +256,22 @@ fn build_auth(config: &Config) -> anyhow::Result<(Arc<Authenticator>, DevJwks)> 
                 vec![DEV_CLIENT_ID.to_owned()],
                 Arc::new(keys),
             );
-            (verifier, Some(published))
+            let sign_in = SignIn::new(
+                Box::new(issuer),
+                SignInSettings {
+                    issuer: DEV_ISSUER.to_owned(),
+                    client_ids: vec![DEV_CLIENT_ID.to_owned()],
+                    token_ttl: *token_ttl,
+                    jwks_path: "/dev/jwks.json".to_owned(),
+                    discovery_path: "/.well-known/openid-configuration".to_owned(),
+                    title: "flipframe dev sign-in".to_owned(),
+                },
+            );
+            let routes = DevIssuerRoutes {
+                jwks: published,
+                sign_in: Arc::new(sign_in),
+            };
+            (verifier, Some(routes))
         }
     };
     // Warm the key cache so the first request does not wait for the issuer.
@@ -264,7 +281,7 @@ fn build_auth(config: &Config) -> anyhow::Result<(Arc<Authenticator>, DevJwks)> 
         tracing::info!(tokens = ?config.external_tokens, "external tokens configured");
     }
     let authenticator = Authenticator::new(verifier, config.external_tokens.clone());
-    Ok((Arc::new(authenticator), dev_jwks))
+    Ok((Arc::new(authenticator), dev_issuer))
 }
 
 async fn shutdown_signal() {

@@ -207,6 +207,15 @@ pub struct AuthArgs {
     /// An SSM parameter (SecureString) holding the external tokens in that form, read at start.
     #[arg(long, env = "FLIPFRAME_EXTERNAL_TOKENS_PARAMETER")]
     pub external_tokens_parameter: Option<String>,
+    /// The Cognito Hosted UI's base URL (`https://DOMAIN.auth.REGION.amazoncognito.com`), where the console signs in.
+    #[arg(long, env = "FLIPFRAME_COGNITO_DOMAIN")]
+    pub cognito_domain: Option<String>,
+    /// The app client the console signs in with [default: the first of FLIPFRAME_COGNITO_CLIENT_IDS].
+    #[arg(long, env = "FLIPFRAME_CONSOLE_CLIENT_ID")]
+    pub console_client_id: Option<String>,
+    /// Lifetime of the access tokens the dev sign-in page issues.
+    #[arg(long, env = "FLIPFRAME_DEV_TOKEN_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub dev_token_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -65,10 +65,24 @@ pub enum AuthMode {
         client_ids: Vec<String>,
         jwks_url: String,
         min_refresh: Duration,
+        /// The Hosted UI the console signs in through; without it the
+        /// console says sign-in is not configured.
+        hosted_ui: Option<HostedUi>,
     },
-    /// The local dev issuer: a key in the data folder, for offline use only.
-    Dev,
+    /// The local dev issuer: a key in the data folder, for offline use only;
+    /// its sign-in page issues access tokens that last `token_ttl`.
+    Dev { token_ttl: Duration },
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedUi {
+    /// Base URL of `/oauth2/authorize`, `/oauth2/token` and `/logout`.
+    pub base_url: String,
+    pub client_id: String,
+}
+
+/// The dev sign-in page's access tokens last as long as Cognito's by default.
+pub const DEV_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 impl Config {
     /// Embedded defaults rooted at `data_dir`: files, SQLite, dev auth.
@@ -83,7 +97,9 @@ impl Config {
             limits: Limits::default(),
             workers: default_workers(),
             processing_lease: Duration::from_secs(60),
-            auth: AuthMode::Dev,
+            auth: AuthMode::Dev {
+                token_ttl: DEV_TOKEN_TTL,
+            },
             external_tokens: ExternalTokens::default(),
             external_tokens_parameter: None,
             log_format: LogFormat::Text,
@@ -123,17 +139,28 @@ impl Config {
                     .auth
                     .jwks_url
                     .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+                let hosted_ui = args.auth.cognito_domain.map(|base| HostedUi {
+                    base_url: base.trim_end_matches('/').to_owned(),
+                    client_id: args
+                        .auth
+                        .console_client_id
+                        .clone()
+                        .unwrap_or_else(|| client_ids[0].clone()),
+                });
                 AuthMode::Cognito {
                     issuer,
                     client_ids,
                     jwks_url,
                     min_refresh: args.auth.jwks_min_refresh,
+                    hosted_ui,
                 }
             }
             None if running_on_lambda() => {
                 bail!("dev auth is refused on AWS Lambda: set FLIPFRAME_COGNITO_ISSUER")
             }
-            None => AuthMode::Dev,
+            None => AuthMode::Dev {
+                token_ttl: args.auth.dev_token_ttl,
+            },
         };
         let external_tokens = ExternalTokens::parse(&args.auth.external_tokens)
             .context("FLIPFRAME_EXTERNAL_TOKENS")?;

@@ -8,12 +8,14 @@ pub mod auth;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod jobs;
 pub mod lambda;
 pub mod ledger;
 pub mod pipeline;
 pub mod sandbox;
+pub mod signin;
 pub mod storage;
 pub mod telemetry;
 

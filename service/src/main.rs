@@ -135,7 +135,7 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
         } => {
             anyhow::ensure!(!running_on_lambda(), "dev tokens are refused on AWS Lambda");
             let issuer = DevIssuer::load_or_create(&data.data_dir)?;
-            println!("{}", issuer.mint(&user, email.as_deref(), ttl)?);
+            println!("{}", issuer.mint_access(&user, email.as_deref(), ttl)?);
         }
     }
     Ok(())

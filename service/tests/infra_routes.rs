@@ -98,6 +98,24 @@ fn every_router_route_is_routed_and_guarded_as_it_should_be() {
 }
 
 #[test]
+fn the_console_is_routed_open_at_the_gateway() {
+    let console = terraform_routes("console_routes");
+    let expected: BTreeSet<String> = flipframe::console::ROUTES
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    assert_eq!(
+        console, expected,
+        "console routes in infra/apigw.tf vs the console's"
+    );
+    let api: BTreeSet<String> = openapi_operations().into_iter().map(|o| o.route).collect();
+    assert!(
+        console.is_disjoint(&api),
+        "the console shadows no API route"
+    );
+}
+
+#[test]
 fn user_routes_use_the_jwt_authorizer() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/apigw.tf");
     let body: hcl::Body = hcl::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -135,4 +153,10 @@ fn user_routes_use_the_jwt_authorizer() {
         Some("\"NONE\"")
     );
     assert!(attribute(&open, "for_each").is_some_and(|e| e.contains("local.open_routes")));
+    let console = route("console");
+    assert_eq!(
+        attribute(&console, "authorization_type").as_deref(),
+        Some("\"NONE\"")
+    );
+    assert!(attribute(&console, "for_each").is_some_and(|e| e.contains("local.console_routes")));
 }

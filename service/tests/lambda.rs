@@ -48,6 +48,7 @@ async fn harness(max_inline_bytes: Option<u64>) -> LambdaHarness {
         client_ids: vec![cognito.client_id.clone()],
         jwks_url: cognito.jwks_url(),
         min_refresh: Duration::from_secs(30),
+        hosted_ui: None,
     };
     let created = flipframe::app::create_missing_resources(&config)
         .await

@@ -14,11 +14,13 @@ pub use openapi::ApiDoc;
 
 use crate::admission::Admission;
 use crate::auth::Authenticator;
+use crate::console::{self, ConsoleSettings};
 use crate::error::ApiError;
 use crate::jobs::SharedQueue;
 use crate::ledger::SharedLedger;
 use crate::pipeline::{Limits, TransformSpec};
 use crate::sandbox::SharedTransformer;
+use crate::signin::{self, SignIn};
 use crate::storage::SharedStore;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -52,8 +54,17 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     /// Where the pipeline runs on uploaded bytes.
     pub transformer: SharedTransformer,
-    /// The dev issuer's public keys as JSON, published only in dev auth mode.
-    pub dev_jwks: Option<Bytes>,
+    /// The dev issuer's keys and sign-in endpoints, only in dev auth mode.
+    pub dev_issuer: Option<DevIssuerRoutes>,
+    /// What the web console is told about sign-in and uploads.
+    pub console: Arc<ConsoleSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DevIssuerRoutes {
+    /// The public keys as JSON.
+    pub jwks: Bytes,
+    pub sign_in: Arc<SignIn>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -65,10 +76,13 @@ pub fn router(state: AppState) -> Router {
         .saturating_add(1 << 20);
     let (api, _) = routes().split_for_parts();
     let mut router = api.layer(DefaultBodyLimit::max(body_limit));
-    if let Some(jwks) = state.dev_jwks.clone() {
-        router = router.route("/dev/jwks.json", static_json(jwks));
+    if let Some(dev) = state.dev_issuer.clone() {
+        router = router
+            .route("/dev/jwks.json", static_json(dev.jwks))
+            .merge(signin::router(dev.sign_in));
     }
     router
+        .merge(console::router(Arc::clone(&state.console)))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

@@ -2,6 +2,7 @@
 //! like Cognito access tokens, verified by the same `JwtVerifier`.
 
 use super::SigningKey;
+use crate::signin::{Minted, Minter};
 use anyhow::Context;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::json;
@@ -55,7 +56,7 @@ impl DevIssuer {
     }
 
     /// A Cognito-shaped access token for `username`.
-    pub fn mint(
+    pub fn mint_access(
         &self,
         username: &str,
         email: Option<&str>,
@@ -76,5 +77,27 @@ impl DevIssuer {
             claims["email"] = json!(email);
         }
         self.key.sign(&claims)
+    }
+}
+
+/// What the dev sign-in page ends with: the same access token as
+/// `flipframe token dev`, and an ID token for OpenID clients.
+impl Minter for DevIssuer {
+    fn mint(&self, username: &str, client_id: &str, ttl: Duration) -> anyhow::Result<Minted> {
+        let now = chrono::Utc::now().timestamp();
+        let id_token = self.key.sign(&json!({
+            "sub": format!("dev:{username}"),
+            "iss": DEV_ISSUER,
+            "aud": client_id,
+            "token_use": "id",
+            "cognito:username": username,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + ttl.as_secs() as i64,
+        }))?;
+        Ok(Minted {
+            access_token: self.mint_access(username, None, ttl)?,
+            id_token,
+        })
     }
 }

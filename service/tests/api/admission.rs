@@ -72,30 +72,33 @@ async fn decoding_work_past_the_limit_is_too_complex() {
 
 #[tokio::test]
 async fn a_transform_past_its_deadline_is_killed_and_the_upload_fails() {
-    let app = spawn_app_with(|config| config.sandbox.deadline = Duration::from_millis(250)).await;
-    let started = Instant::now();
-    let response = app
-        .upload(fixture("progressive-deep-4096.jpg"), "image/jpeg")
-        .await;
-    let timing = response.headers()["server-timing"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let body = assert_problem(response, 400, "transform_timeout").await;
-    assert!(started.elapsed() < Duration::from_secs(2));
-    assert!(timing.starts_with("transform;"), "{timing}");
-    let entry = app.entry(body["id"].as_str().unwrap()).await;
-    assert_eq!(entry["failure"]["code"], "transform_timeout", "{entry}");
-    // The next upload gets a fresh worker.
-    let response = app.upload(marked_jpeg(), "image/jpeg").await;
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, 202, "{text}");
-    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(app.wait_until_finished(&id).await["status"], "done");
+    // Decoding 16.7 MP of deep progression takes well over 20 ms on any
+    // machine; a healthy small transform is not asked to fit in it, since
+    // the deadline is the only knob and CI machines differ tenfold.
+    let deadline = Duration::from_millis(20);
+    let app = spawn_app_with(|config| config.sandbox.deadline = deadline).await;
+    // Each attempt must meet a live worker that runs to the deadline: a
+    // killed worker left in the pool would answer at once as crashed.
+    for attempt in 0..3 {
+        let started = Instant::now();
+        let response = app
+            .upload(fixture("progressive-deep-4096.jpg"), "image/jpeg")
+            .await;
+        let timing = response.headers()["server-timing"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = assert_problem(response, 400, "transform_timeout").await;
+        let elapsed = started.elapsed();
+        assert!(elapsed >= deadline, "attempt {attempt}: {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "attempt {attempt}: {elapsed:?}"
+        );
+        assert!(timing.starts_with("transform;"), "{timing}");
+        let entry = app.entry(body["id"].as_str().unwrap()).await;
+        assert_eq!(entry["failure"]["code"], "transform_timeout", "{entry}");
+    }
 }
 
 #[tokio::test]

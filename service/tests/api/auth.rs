@@ -32,6 +32,7 @@ pub async fn spawn_cognito_app(
             client_ids: vec![client_id, "second-client".to_owned()],
             jwks_url,
             min_refresh,
+            hosted_ui: None,
         };
         config.external_tokens =
             ExternalTokens::parse(&format!("partner-a:{}", hash_token(&external).unwrap()))

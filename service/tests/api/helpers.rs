@@ -16,6 +16,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// A signed-in user's token (dev issuer unless the config says otherwise).
     pub token: String,
+    /// The running router's state (its backends, the dev issuer).
+    pub state: flipframe::api::AppState,
     _temp: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
@@ -50,6 +52,7 @@ pub async fn spawn_app_in(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> 
     adjust(&mut config);
     let application = Application::build(config).await.expect("the app builds");
     let address = format!("http://{}", application.local_addr());
+    let state = application.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         application
@@ -65,6 +68,7 @@ pub async fn spawn_app_in(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> 
         client: Client::new(),
         data_dir: data_dir.to_path_buf(),
         token,
+        state,
         _temp: None,
         stop: Some(stop),
         server,
@@ -74,7 +78,7 @@ pub async fn spawn_app_in(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> 
 pub fn dev_token(data_dir: &Path, username: &str) -> String {
     DevIssuer::load_or_create(data_dir)
         .unwrap()
-        .mint(username, None, Duration::from_secs(600))
+        .mint_access(username, None, Duration::from_secs(600))
         .unwrap()
 }
 

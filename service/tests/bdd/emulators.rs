@@ -173,9 +173,12 @@ async fn serve_pool_in_process(pool_id: &str) -> (String, TaskGuard) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
-        axum::serve(listener, mock_cognito::router(pool))
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            mock_cognito::router(pool, vec![CLIENT_ID.to_owned()]),
+        )
+        .await
+        .unwrap();
     });
     (url, TaskGuard(server))
 }

@@ -72,6 +72,8 @@ pub trait Service: Send + Sync {
     async fn uploaded_directly(&self, id: &str);
     /// Whether object storage holds an original for this id.
     async fn original_stored(&self, id: &str) -> bool;
+    /// Where a browser reaches it; none for handlers fed events in-process.
+    fn base_url(&self) -> Option<&str>;
 }
 
 /// The real `flipframe serve` process.
@@ -102,6 +104,11 @@ impl ProcessService {
             ("FLIPFRAME_COGNITO_ISSUER".into(), issuer),
             ("FLIPFRAME_COGNITO_CLIENT_IDS".into(), client_id),
             ("FLIPFRAME_JWKS_URL".into(), jwks_url),
+            // The console signs in through the mock pool's Hosted UI.
+            (
+                "FLIPFRAME_COGNITO_DOMAIN".into(),
+                target.endpoints.cognito.base_url.clone(),
+            ),
             ("FLIPFRAME_JWKS_MIN_REFRESH".into(), JWKS_MIN_REFRESH.into()),
             (
                 "FLIPFRAME_EXTERNAL_TOKENS".into(),
@@ -192,6 +199,10 @@ impl Service for ProcessService {
     async fn original_stored(&self, id: &str) -> bool {
         original_in_storage(&self.aws, &self.data, id).await
     }
+
+    fn base_url(&self) -> Option<&str> {
+        Some(&self.base_url)
+    }
 }
 
 /// The Lambda handlers in-process: API Gateway events for requests, and the S3
@@ -220,6 +231,7 @@ impl LambdaService {
             client_ids: vec![client_id],
             jwks_url,
             min_refresh: humantime::parse_duration(JWKS_MIN_REFRESH).unwrap(),
+            hosted_ui: None,
         };
         config.external_tokens =
             flipframe::auth::ExternalTokens::parse(&variant.external_tokens).unwrap();
@@ -336,5 +348,9 @@ impl Service for LambdaService {
 
     async fn original_stored(&self, id: &str) -> bool {
         original_in_storage(&self.aws, &self.data, id).await
+    }
+
+    fn base_url(&self) -> Option<&str> {
+        None
     }
 }

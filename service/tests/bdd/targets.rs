@@ -47,9 +47,14 @@ impl Kind {
         }
     }
 
-    /// `@embedded` scenarios need local storage; `@aws` ones need S3.
+    /// `@embedded` scenarios need local storage; `@aws` ones need S3;
+    /// `@browser` ones a listener a browser can reach, and CORS on the
+    /// object storage it uploads to (moto's, not LocalStack's).
     pub fn applies_to(self, tags: &[String]) -> bool {
         let tagged = |name: &str| tags.iter().any(|t| t == name);
+        if tagged("browser") && !matches!(self, Self::Embedded | Self::AwsMoto) {
+            return false;
+        }
         match self {
             Self::Embedded => !tagged("aws"),
             _ => !tagged("embedded"),

@@ -44,6 +44,10 @@ pub struct FlipframeWorld {
     pub passwords: HashMap<String, String>,
     /// Uploads by other users, by their name in the feature.
     pub their_uploads: HashMap<String, Vec<String>>,
+    /// The console's headless browser, once a scenario opens it.
+    pub browser: Option<crate::support::browser::Browser>,
+    /// Files a console scenario drops.
+    pub files: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for FlipframeWorld {
@@ -81,6 +85,8 @@ impl FlipframeWorld {
             partners: Vec::new(),
             passwords: HashMap::new(),
             their_uploads: HashMap::new(),
+            browser: None,
+            files: None,
         }
     }
 

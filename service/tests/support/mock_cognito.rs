@@ -2,6 +2,10 @@
 //! server publishing them at `/{pool}/.well-known/jwks.json`, and tokens
 //! shaped like Cognito's ID and access tokens.
 //!
+//! The Hosted UI's `/oauth2/authorize`, `/oauth2/token`, `/oauth2/revoke`
+//! and `/logout` are flipframe's own sign-in endpoints (real PKCE checks,
+//! single-use codes) minting this pool's tokens for the given app clients.
+//!
 //! A control API under `/{pool}/mock/` lets a test that cannot share memory
 //! with it (the BDD suite, a container) mint tokens, rotate and publish keys,
 //! and take the JWKS down. `examples/mock_cognito.rs` serves it standalone.
@@ -12,10 +16,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use flipframe::auth::SigningKey;
+use flipframe::signin::{self, Minted, Minter, SignIn, SignInSettings};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub struct Pool {
     pub pool_id: String,
@@ -80,10 +86,50 @@ impl Pool {
     }
 }
 
-/// The pool's HTTP face: JWKS plus the control API, under `/{pool id}/`.
-pub fn router(pool: Arc<Pool>) -> Router {
+/// Signs this pool's access and ID tokens for the Hosted UI.
+struct HostedUiMinter(Arc<Pool>);
+
+impl std::fmt::Debug for HostedUiMinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("HostedUiMinter")
+            .field(&self.0.pool_id)
+            .finish()
+    }
+}
+
+impl Minter for HostedUiMinter {
+    fn mint(&self, username: &str, client_id: &str, ttl: Duration) -> anyhow::Result<Minted> {
+        let pool = &self.0;
+        let expires = claims::now() + ttl.as_secs() as i64;
+        let mut access = claims::access(&pool.pool_id, client_id, username);
+        access["exp"] = json!(expires);
+        let email = format!("{username}@example.com");
+        let mut id = claims::id(&pool.pool_id, client_id, username, &email);
+        id["exp"] = json!(expires);
+        Ok(Minted {
+            access_token: pool.signer().sign(&access)?,
+            id_token: pool.signer().sign(&id)?,
+        })
+    }
+}
+
+/// The pool's HTTP face: JWKS plus the control API, under `/{pool id}/`,
+/// and the Hosted UI for `client_ids` at the root.
+pub fn router(pool: Arc<Pool>, client_ids: Vec<String>) -> Router {
     let base = format!("/{}", pool.pool_id);
+    let hosted_ui = SignIn::new(
+        Box::new(HostedUiMinter(Arc::clone(&pool))),
+        SignInSettings {
+            issuer: claims::issuer(&pool.pool_id),
+            client_ids,
+            token_ttl: Duration::from_secs(3600),
+            jwks_path: format!("{base}/.well-known/jwks.json"),
+            discovery_path: format!("{base}/.well-known/openid-configuration"),
+            title: "Mock Cognito sign-in".to_owned(),
+        },
+    );
     Router::new()
+        .merge(signin::router(Arc::new(hosted_ui)))
         .route(&format!("{base}/.well-known/jwks.json"), get(jwks))
         .route(&format!("{base}/mock/tokens"), post(mint))
         .route(&format!("{base}/mock/rotate"), post(rotate))
@@ -190,14 +236,15 @@ impl MockCognito {
         let pool = Pool::new(Pool::random_pool_id());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = router(Arc::clone(&pool));
+        let client_id = format!("client{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let app = router(Arc::clone(&pool), vec![client_id.clone()]);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
         Self {
             address,
             pool_id: pool.pool_id.clone(),
-            client_id: format!("client{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            client_id,
             pool,
             server,
         }
@@ -206,6 +253,11 @@ impl MockCognito {
     /// What Cognito (and moto) put in `iss`: the real AWS host, not ours.
     pub fn issuer(&self) -> String {
         claims::issuer(&self.pool_id)
+    }
+
+    /// Where the Hosted UI's `/oauth2/…` endpoints are.
+    pub fn hosted_ui(&self) -> String {
+        format!("http://{}", self.address)
     }
 
     pub fn jwks_url(&self) -> String {

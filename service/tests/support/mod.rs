@@ -2,6 +2,7 @@
 //! a mock Cognito issuer serving real keys over real HTTP.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod images;
 pub mod mock_cognito;
 pub mod moto;

@@ -2,6 +2,7 @@
 
 mod auth;
 mod common;
+mod console;
 mod log;
 mod tokens;
 mod transform;
