@@ -66,6 +66,8 @@ pub enum ApiError {
     TooManyUploads { limit: usize },
     #[error("the service is at its upload memory limit; retry shortly")]
     Busy,
+    #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
+    KeyInUse,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -100,6 +102,7 @@ impl ApiError {
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeyInUse => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,6 +121,7 @@ impl ApiError {
             Self::NotImplemented(_) => "not_available",
             Self::TooManyUploads { .. } => "too_many_uploads",
             Self::Busy => "busy",
+            Self::KeyInUse => "idempotency_key_in_use",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -174,7 +178,7 @@ impl IntoResponse for ApiError {
             Self::NotReady(_) | Self::Busy => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
-            Self::TooManyUploads { .. } => {
+            Self::TooManyUploads { .. } | Self::KeyInUse => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

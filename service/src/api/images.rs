@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::extract::{AnyCaller, ApiQuery, ImageId, SignedInUser};
+use super::idempotency::{self, Admitted};
 use super::responses::serve_image;
 use super::upload_body::{UploadBody, clean_filename, read_upload};
 use crate::auth::Caller;
@@ -44,7 +45,10 @@ pub struct UploadParams {
     post,
     path = "/v1/images",
     tag = "images",
-    params(UploadParams),
+    params(
+        UploadParams,
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 visible ASCII characters: a retry with the same key answers the entry the first request made (`Idempotent-Replayed: true`) instead of making another"),
+    ),
     request_body(
         description = "A JPEG, PNG, WebP, GIF, BMP or TIFF image",
         content(("application/octet-stream"), ("multipart/form-data"))
@@ -56,6 +60,8 @@ pub struct UploadParams {
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "External tokens may not upload", body = Problem, content_type = "application/problem+json"),
         (status = 408, description = "The body arrived slower than the minimum rate (`body_too_slow`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress (`idempotency_key_in_use`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32))),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not an accepted image format", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "This caller has its maximum of uploads in flight (`too_many_uploads`)", body = Problem, content_type = "application/problem+json",
@@ -103,7 +109,10 @@ async fn receive(
             limit: admission.settings.uploads_per_caller,
         });
     };
-    let id = Uuid::now_v7();
+    let id = match idempotency::admit(state, request.headers(), "images", &uploader).await? {
+        Admitted::Fresh(id) => id,
+        Admitted::Replay(entry) => return Ok(accepted(entry, true)),
+    };
     let query_filename = params.filename.as_deref().and_then(clean_filename);
     let limit = state.limits.max_body_bytes;
     let (parts, body) = request.into_parts();
@@ -144,12 +153,24 @@ async fn receive(
     }
     state.jobs.enqueue(Job { id, transformed });
     tracing::info!(%id, uploader = %entry.uploader.username, "upload accepted");
-    Ok((
+    Ok(accepted(entry, false))
+}
+
+/// 202 with the entry; a replay says so (the draft IETF header's name).
+fn accepted(entry: LogEntry, replayed: bool) -> Response {
+    let location = format!("/v1/images/{}", entry.id);
+    let mut response = (
         StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/v1/images/{id}"))],
+        [(header::LOCATION, location)],
         Json(entry),
     )
-        .into_response())
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
 }
 
 struct Checked {

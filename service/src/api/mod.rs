@@ -3,6 +3,7 @@
 
 mod extract;
 mod health;
+mod idempotency;
 mod images;
 mod openapi;
 mod responses;

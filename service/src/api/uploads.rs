@@ -3,6 +3,7 @@
 
 use super::AppState;
 use super::extract::SignedInUser;
+use super::idempotency::{self, Admitted};
 use super::upload_body::clean_filename;
 use crate::error::{ApiError, Problem};
 use crate::jobs::UPLOAD_WINDOW;
@@ -10,7 +11,7 @@ use crate::ledger::LogEntry;
 use crate::storage::ObjectKey;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,7 @@ pub struct UploadTicket {
     post,
     path = "/v1/uploads",
     tag = "images",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets a fresh URL for the same entry")),
     request_body(content = UploadRequest, description = "Optional file name and content type"),
     responses(
         (status = 201, description = "PUT the image to `upload.url`", body = UploadTicket,
@@ -66,6 +68,7 @@ pub struct UploadTicket {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress", body = Problem, content_type = "application/problem+json"),
         (status = 501, description = "This deployment's storage cannot presign uploads", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -73,6 +76,7 @@ pub struct UploadTicket {
 pub async fn start_upload(
     State(state): State<AppState>,
     SignedInUser(uploader): SignedInUser,
+    headers: HeaderMap,
     body: Option<Json<UploadRequest>>,
 ) -> Result<Response, ApiError> {
     let request = body.map(|Json(request)| request).unwrap_or_default();
@@ -84,7 +88,15 @@ pub async fn start_upload(
             "content_type is not a media type".to_owned(),
         ));
     }
-    let id = Uuid::now_v7();
+    // A repeat gets a fresh URL for the entry it made the first time.
+    let replay = match idempotency::admit(&state, &headers, "uploads", &uploader).await? {
+        Admitted::Fresh(id) => Err(id),
+        Admitted::Replay(entry) => Ok(entry),
+    };
+    let id = match &replay {
+        Ok(entry) => entry.id,
+        Err(id) => *id,
+    };
     let key = ObjectKey::original(id);
     let url = state
         .store
@@ -93,10 +105,16 @@ pub async fn start_upload(
         .ok_or(ApiError::NotImplemented(
             "presigned uploads need S3 storage",
         ))?;
-    let filename = request.filename.as_deref().and_then(clean_filename);
-    let entry = LogEntry::new_awaiting_upload(id, filename, uploader);
-    state.ledger.insert(&entry).await?;
-    tracing::info!(%id, uploader = %entry.uploader.username, "presigned upload started");
+    let entry = match replay {
+        Ok(entry) => entry,
+        Err(_) => {
+            let filename = request.filename.as_deref().and_then(clean_filename);
+            let entry = LogEntry::new_awaiting_upload(id, filename, uploader);
+            state.ledger.insert(&entry).await?;
+            tracing::info!(%id, uploader = %entry.uploader.username, "presigned upload started");
+            entry
+        }
+    };
     let ticket = UploadTicket {
         id,
         upload: PresignedUpload {

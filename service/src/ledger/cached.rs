@@ -2,6 +2,7 @@
 //! out of a finished status, so a cached one is never stale, whichever
 //! instance finished it; unfinished entries always go to the backend.
 
+use super::KeyBinding;
 use super::rules::Rule;
 use super::{Ledger, LedgerError, LogEntry, LogPage, LogQuery, SharedLedger};
 use async_trait::async_trait;
@@ -31,6 +32,15 @@ impl CachedLedger {
 
 #[async_trait]
 impl Ledger for CachedLedger {
+    async fn bind_request_key(
+        &self,
+        key: &str,
+        id: Uuid,
+        replacing: Option<Uuid>,
+    ) -> Result<KeyBinding, LedgerError> {
+        self.inner.bind_request_key(key, id, replacing).await
+    }
+
     async fn insert(&self, entry: &LogEntry) -> Result<(), LedgerError> {
         self.inner.insert(entry).await?;
         self.remember(entry);

@@ -16,7 +16,7 @@
 //! condition that `version` did not move; a lost race re-runs the rule.
 
 use super::rules::{LeaseUntil, Rule};
-use super::{Ledger, LedgerError, LogEntry, LogPage, LogQuery, Status};
+use super::{KeyBinding, Ledger, LedgerError, LogEntry, LogPage, LogQuery, Status};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
@@ -258,8 +258,65 @@ fn number(item: &Item, name: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// Request keys live in the log's table as items with no index attribute,
+/// so no listing ever sees them.
+const REQUEST_KEY_PREFIX: &str = "request-key#";
+
 #[async_trait]
 impl Ledger for DynamoLedger {
+    async fn bind_request_key(
+        &self,
+        key: &str,
+        id: Uuid,
+        replacing: Option<Uuid>,
+    ) -> Result<KeyBinding, LedgerError> {
+        let item_id = AttributeValue::S(format!("{REQUEST_KEY_PREFIX}{key}"));
+        let now = chrono::Utc::now().timestamp();
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", item_id.clone())
+            .item("entry", AttributeValue::S(id.to_string()))
+            .item("bound_at", AttributeValue::N(now.to_string()));
+        let request = match replacing {
+            None => request.condition_expression("attribute_not_exists(id)"),
+            Some(stale) => request
+                .condition_expression("#entry = :stale")
+                .expression_attribute_names("#entry", "entry")
+                .expression_attribute_values(":stale", AttributeValue::S(stale.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => return Ok(KeyBinding::Bound),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(error) => return Err(LedgerError::backend(error)),
+        }
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", item_id)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(LedgerError::backend)?
+            .item
+            .ok_or_else(|| LedgerError::backend(anyhow::anyhow!("request key vanished")))?;
+        let bound = match item.get("entry") {
+            Some(AttributeValue::S(text)) => text.parse().map_err(LedgerError::backend)?,
+            _ => {
+                return Err(LedgerError::backend(anyhow::anyhow!(
+                    "request key without entry"
+                )));
+            }
+        };
+        let at = chrono::DateTime::from_timestamp(number(&item, "bound_at"), 0).unwrap_or_default();
+        Ok(KeyBinding::Existing { id: bound, at })
+    }
+
     async fn transition(&self, id: Uuid, rule: Rule) -> Result<Option<LogEntry>, LedgerError> {
         for _ in 0..MAX_RACES {
             let (mut entry, mut lease_until, version) =

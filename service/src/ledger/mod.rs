@@ -36,8 +36,30 @@ impl LedgerError {
     }
 }
 
+/// What binding a client's request key answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyBinding {
+    /// The key now names the new entry.
+    Bound,
+    /// An earlier request holds the key.
+    Existing {
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
 #[async_trait]
 pub trait Ledger: Send + Sync + std::fmt::Debug {
+    /// Binds a request key (an `Idempotency-Key`, already scoped to its
+    /// caller and hashed) to entry `id`, unless the key is bound already;
+    /// `replacing` names a stale binding that may be overwritten.
+    async fn bind_request_key(
+        &self,
+        key: &str,
+        id: Uuid,
+        replacing: Option<Uuid>,
+    ) -> Result<KeyBinding, LedgerError>;
+
     /// Records a new entry; fails with `Duplicate` if the id exists.
     async fn insert(&self, entry: &LogEntry) -> Result<(), LedgerError>;
 

@@ -1,6 +1,7 @@
 //! The processing log in SQLite (WAL, synchronous=FULL): each entry is stored
 //! as JSON beside the columns that queries filter and order on.
 
+use super::KeyBinding;
 use super::rules::Rule;
 use super::{Ledger, LedgerError, LogEntry, LogPage, LogQuery};
 use async_trait::async_trait;
@@ -21,6 +22,11 @@ CREATE TABLE IF NOT EXISTS log_entries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS log_by_status ON log_entries (status, id);
 CREATE INDEX IF NOT EXISTS log_by_uploader ON log_entries (uploader, id);
+CREATE TABLE IF NOT EXISTS request_keys (
+    key      TEXT PRIMARY KEY,
+    id       TEXT NOT NULL,
+    bound_at INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
 #[derive(Debug, Clone)]
@@ -72,6 +78,45 @@ fn to_json(entry: &LogEntry) -> Result<String, LedgerError> {
 
 #[async_trait]
 impl Ledger for SqliteLedger {
+    async fn bind_request_key(
+        &self,
+        key: &str,
+        id: Uuid,
+        replacing: Option<Uuid>,
+    ) -> Result<KeyBinding, LedgerError> {
+        let key = key.to_owned();
+        self.with_connection(move |connection| {
+            let now = chrono::Utc::now().timestamp();
+            let changed = match replacing {
+                None => connection.execute(
+                    "INSERT INTO request_keys (key, id, bound_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO NOTHING",
+                    params![key, id.to_string(), now],
+                ),
+                Some(stale) => connection.execute(
+                    "UPDATE request_keys SET id = ?2, bound_at = ?3 WHERE key = ?1 AND id = ?4",
+                    params![key, id.to_string(), now, stale.to_string()],
+                ),
+            }
+            .map_err(LedgerError::backend)?;
+            if changed == 1 {
+                return Ok(KeyBinding::Bound);
+            }
+            let (bound, at): (String, i64) = connection
+                .query_row(
+                    "SELECT id, bound_at FROM request_keys WHERE key = ?1",
+                    params![key],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map_err(LedgerError::backend)?;
+            Ok(KeyBinding::Existing {
+                id: bound.parse().map_err(LedgerError::backend)?,
+                at: chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
+            })
+        })
+        .await
+    }
+
     /// Reads the entry, lets `change` edit it, and writes it back in one
     /// transaction; `change` returns `Ok(false)` to leave the row untouched.
     async fn transition(&self, id: Uuid, change: Rule) -> Result<Option<LogEntry>, LedgerError> {

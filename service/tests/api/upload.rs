@@ -248,3 +248,63 @@ async fn the_original_and_its_entry_are_durable_before_the_202() {
         .unwrap();
     assert_eq!(entry.status, flipframe::ledger::Status::Pending);
 }
+
+async fn upload_with_key(
+    app: &TestApp,
+    token: &str,
+    bytes: Vec<u8>,
+    key: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/images"))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .header("idempotency-key", key)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_replays_the_first_entry() {
+    let app = spawn_app().await;
+    let first = upload_with_key(&app, &app.token, marked_jpeg(), "photo-1").await;
+    assert_eq!(first.status(), 202);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: serde_json::Value = first.json().await.unwrap();
+    let again = upload_with_key(&app, &app.token, marked_jpeg(), "photo-1").await;
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    // Another caller's key is theirs alone.
+    let bob = dev_token(&app.data_dir, "bob");
+    let theirs: serde_json::Value = upload_with_key(&app, &bob, marked_jpeg(), "photo-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(theirs["id"], first["id"]);
+    let mine = app.get("/v1/images?uploader=alice").await;
+    let mine: serde_json::Value = mine.json().await.unwrap();
+    assert_eq!(
+        mine["items"].as_array().unwrap().len(),
+        1,
+        "one entry: {mine}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_attempt_does_not_hold_its_key_and_bad_keys_are_refused() {
+    let app = spawn_app().await;
+    let refused = upload_with_key(&app, &app.token, b"not a picture".to_vec(), "k").await;
+    assert_eq!(refused.status(), 415);
+    let retried = upload_with_key(&app, &app.token, marked_jpeg(), "k").await;
+    assert_eq!(retried.status(), 202);
+    assert!(retried.headers().get("idempotent-replayed").is_none());
+    for bad in ["", &"x".repeat(256), "with space"] {
+        let response = upload_with_key(&app, &app.token, marked_jpeg(), bad).await;
+        assert_problem(response, 400, "bad_request").await;
+    }
+}

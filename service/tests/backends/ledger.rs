@@ -2,8 +2,8 @@
 
 use crate::support::moto::{moto, unique};
 use flipframe::ledger::{
-    CachedLedger, DynamoLedger, Failure, ImageInfo, Ledger, LedgerError, LogEntry, LogQuery,
-    SharedLedger, SqliteLedger, Status, Uploader,
+    CachedLedger, DynamoLedger, Failure, ImageInfo, KeyBinding, Ledger, LedgerError, LogEntry,
+    LogQuery, SharedLedger, SqliteLedger, Status, Uploader,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,6 +202,43 @@ async fn ledger_contract(ledger: &dyn Ledger) {
         .collect();
     assert_eq!(unfinished, expected, "oldest first, pending and processing");
     assert_eq!(ledger.unfinished(2).await.unwrap().len(), 2);
+    request_keys_bind_once(ledger).await;
+}
+
+/// A request key binds to the first id; a takeover needs the stale id.
+async fn request_keys_bind_once(ledger: &dyn Ledger) {
+    let key = Uuid::new_v4().simple().to_string();
+    let (first, second, third) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let bound = ledger.bind_request_key(&key, first, None).await.unwrap();
+    assert_eq!(bound, KeyBinding::Bound);
+    let again = ledger.bind_request_key(&key, second, None).await.unwrap();
+    assert!(
+        matches!(again, KeyBinding::Existing { id, .. } if id == first),
+        "{again:?}"
+    );
+    // Taking over with the wrong stale id fails; with the right one it binds.
+    let wrong = ledger
+        .bind_request_key(&key, second, Some(third))
+        .await
+        .unwrap();
+    assert!(matches!(wrong, KeyBinding::Existing { id, .. } if id == first));
+    let taken = ledger
+        .bind_request_key(&key, second, Some(first))
+        .await
+        .unwrap();
+    assert_eq!(taken, KeyBinding::Bound);
+    let now = ledger.bind_request_key(&key, third, None).await.unwrap();
+    assert!(matches!(now, KeyBinding::Existing { id, .. } if id == second));
+    // Keys never show in the log.
+    let all = all_pages(
+        ledger,
+        LogQuery {
+            limit: 100,
+            ..LogQuery::default()
+        },
+    )
+    .await;
+    assert!(!all.contains(&first) && !all.contains(&second));
 }
 
 #[tokio::test]
