@@ -25,7 +25,7 @@ pub enum Admitted {
     /// A new request: make the entry under this id.
     Fresh(Uuid),
     /// A repeat: answer with the entry the first request made.
-    Replay(LogEntry),
+    Replay(Box<LogEntry>),
 }
 
 /// Decides whether a create request is new or a repeat of one already made.
@@ -55,7 +55,7 @@ pub async fn admit(
             return Ok(Admitted::Fresh(id));
         };
         match state.ledger.get(bound).await? {
-            Some(entry) if !refused(&entry) => return Ok(Admitted::Replay(entry)),
+            Some(entry) if !refused(&entry) => return Ok(Admitted::Replay(Box::new(entry))),
             Some(_) => replacing = Some(bound),
             None => {
                 let age = (chrono::Utc::now() - at).to_std().unwrap_or_default();

@@ -111,7 +111,7 @@ async fn receive(
     };
     let id = match idempotency::admit(state, request.headers(), "images", &uploader).await? {
         Admitted::Fresh(id) => id,
-        Admitted::Replay(entry) => return Ok(accepted(entry, true)),
+        Admitted::Replay(entry) => return Ok(accepted(*entry, true)),
     };
     let query_filename = params.filename.as_deref().and_then(clean_filename);
     let limit = state.limits.max_body_bytes;

@@ -91,7 +91,7 @@ pub async fn start_upload(
     // A repeat gets a fresh URL for the entry it made the first time.
     let replay = match idempotency::admit(&state, &headers, "uploads", &uploader).await? {
         Admitted::Fresh(id) => Err(id),
-        Admitted::Replay(entry) => Ok(entry),
+        Admitted::Replay(entry) => Ok(*entry),
     };
     let id = match &replay {
         Ok(entry) => entry.id,
