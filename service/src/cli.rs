@@ -2,6 +2,7 @@
 //! variable behind it; flags win over the environment, which wins over the
 //! embedded defaults.
 
+use crate::client::{GetArgs, LogArgs, LoginArgs, UploadArgs};
 use crate::pipeline::{Fit, Limits};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -32,6 +33,16 @@ pub enum Command {
     /// Make tokens: external-system tokens and their hashes, dev sign-in tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Sign in to a flipframe service and keep the sign-in in a profile.
+    Login(LoginArgs),
+    /// Upload files and folders, with progress; `--wait` until processed.
+    Upload(UploadArgs),
+    /// Show the processing log; `--follow` keeps printing changes.
+    Log(LogArgs),
+    /// Download an upload's 1280×720 version (or `--original`).
+    Get(GetArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
     /// Decode images for a running server (started by it, never by hand).
     #[command(hide = true)]
     SandboxWorker(SandboxWorkerArgs),

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod console;
 pub mod error;

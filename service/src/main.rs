@@ -1,11 +1,13 @@
-//! The one flipframe binary: `serve` (default), `transform`, `token`.
+//! The one flipframe binary: `serve` (default), `lambda`, `setup`,
+//! `transform`, `token`, and the client commands (`login`, `upload`, `log`,
+//! `get`, `completions`).
 
 use clap::Parser;
 use flipframe::auth::{DevIssuer, hash_token, new_token};
 use flipframe::cli::{Cli, Command, TokenCommand, TransformArgs};
 use flipframe::config::running_on_lambda;
 use flipframe::pipeline::{self, Limits, TransformSpec};
-use flipframe::{Application, Config, sandbox, telemetry};
+use flipframe::{Application, Config, client, sandbox, telemetry};
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -31,12 +33,32 @@ fn main() -> ExitCode {
         Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve(*args))),
         Command::Setup(args) => runtime().and_then(|rt| rt.block_on(setup(*args))),
         Command::Lambda(args) => runtime().and_then(|rt| rt.block_on(lambda(*args))),
+        Command::Login(args) => return client(client::login(args)),
+        Command::Upload(args) => return client(client::upload(args)),
+        Command::Log(args) => return client(client::log(args)),
+        Command::Get(args) => return client(client::get(args)),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "flipframe", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("flipframe: {error:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a client command; its own exit code, or 2 for an error before any work.
+fn client(command: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    match runtime().and_then(|rt| rt.block_on(command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("flipframe: {error:#}");
+            ExitCode::from(2)
         }
     }
 }

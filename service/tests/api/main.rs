@@ -6,6 +6,7 @@ mod support;
 mod admission;
 #[path = "auth.rs"]
 mod api_auth;
+mod client;
 mod console;
 mod downloads;
 mod helpers;
