@@ -241,6 +241,16 @@ async fn body(path: &Path, bar: &ProgressBar) -> Result<reqwest::Body, Failure> 
     Ok(reqwest::Body::wrap_stream(chunks))
 }
 
+/// The bearer token for this attempt and the name the log records.
+async fn token_and_name(session: &Session, path: &Path) -> Result<(String, String), Failure> {
+    let token = session.bearer().await.map_err(Failure::Local)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((token, name))
+}
+
 async fn send_inline(
     session: &Session,
     path: &Path,
@@ -248,11 +258,7 @@ async fn send_inline(
     key: &str,
     bar: &ProgressBar,
 ) -> Result<Value, Failure> {
-    let token = session.bearer().await.map_err(Failure::Local)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (token, name) = token_and_name(session, path).await?;
     let response = session
         .http()
         .post(session.url(&format!(
@@ -277,11 +283,7 @@ async fn send_presigned(
     key: &str,
     bar: &ProgressBar,
 ) -> Result<Value, Failure> {
-    let token = session.bearer().await.map_err(Failure::Local)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (token, name) = token_and_name(session, path).await?;
     let response = session
         .http()
         .post(session.url("/v1/uploads"))

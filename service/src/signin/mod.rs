@@ -195,6 +195,20 @@ impl SignIn {
         Ok(authorization)
     }
 
+    /// The token endpoints' client: one of ours, or `invalid_client`.
+    fn known_client<'a>(&self, params: &'a TokenParams) -> Result<&'a str, Box<Response>> {
+        let client_id = params.client_id.as_deref().unwrap_or_default();
+        if self.settings.client_ids.iter().any(|id| id == client_id) {
+            return Ok(client_id);
+        }
+        let refused = oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client_id",
+        );
+        Err(Box::new(refused))
+    }
+
     fn refuse(&self, refusal: Refusal) -> Response {
         match refusal {
             Refusal::Page(why) => {
@@ -278,14 +292,10 @@ struct TokenResponse {
 
 async fn token(State(service): State<Arc<SignIn>>, body: Bytes) -> Response {
     let params: TokenParams = parse_form(&body);
-    let client_id = params.client_id.as_deref().unwrap_or_default();
-    if !service.settings.client_ids.iter().any(|id| id == client_id) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown client_id",
-        );
-    }
+    let client_id = match service.known_client(&params) {
+        Ok(client_id) => client_id,
+        Err(refused) => return *refused,
+    };
     let (username, refresh_token) = match params.grant_type.as_deref() {
         Some("authorization_code") => {
             let redeemed = service.grants.redeem_code(
@@ -343,13 +353,8 @@ async fn token(State(service): State<Arc<SignIn>>, body: Bytes) -> Response {
 
 async fn revoke(State(service): State<Arc<SignIn>>, body: Bytes) -> Response {
     let params: TokenParams = parse_form(&body);
-    let client_id = params.client_id.as_deref().unwrap_or_default();
-    if !service.settings.client_ids.iter().any(|id| id == client_id) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown client_id",
-        );
+    if let Err(refused) = service.known_client(&params) {
+        return *refused;
     }
     service
         .grants

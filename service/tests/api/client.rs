@@ -1,46 +1,15 @@
 //! The command-line client: the real binary against a real server.
 
 use crate::helpers::{TestApp, spawn_app};
+use crate::support::cli_client::flipframe;
 use crate::support::images::{jpeg, marked_jpeg, quadrants};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn lines(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-            .collect()
-    }
-}
-
-/// `flipframe ARGS` with its own credentials folder, against `endpoint`.
-async fn flipframe(config: &Path, endpoint: &str, args: &[&str]) -> Run {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipframe"))
-        .args(args)
-        .env("FLIPFRAME_CONFIG_DIR", config)
-        .env("FLIPFRAME_ENDPOINT", endpoint)
-        .env_remove("FLIPFRAME_TOKEN")
-        .output()
-        .await
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 async fn signed_in(app: &TestApp, endpoint: &str, user: &str) -> tempfile::TempDir {
     let config = tempfile::tempdir().unwrap();

@@ -327,12 +327,8 @@ async fn every_console_route_is_served_with_its_policy_and_validators() {
 
 #[tokio::test]
 async fn the_dev_sign_in_checks_pkce_and_redirects_only_home() {
-    use base64::Engine;
     let app = spawn_app_with(|_| {}).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = no_redirects();
     let discovery: serde_json::Value = app
         .client
         .get(app.url("/.well-known/openid-configuration"))
@@ -347,8 +343,7 @@ async fn the_dev_sign_in_checks_pkce_and_redirects_only_home() {
         serde_json::json!(["S256"])
     );
     let verifier = "a".repeat(43) + "-verifier";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
+    let challenge = challenge_of(&verifier);
     let callback = format!("{}/console/callback", app.address);
     let client_id = flipframe::auth::DEV_CLIENT_ID;
     let authorize = |redirect: &str, challenge: &str| {
@@ -427,15 +422,10 @@ async fn the_dev_sign_in_checks_pkce_and_redirects_only_home() {
 
 #[tokio::test]
 async fn dev_sign_in_tokens_work_on_the_api_and_refresh_until_revoked() {
-    use base64::Engine;
     let app = spawn_app_with(|_| {}).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = no_redirects();
     let verifier = "v".repeat(64);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
+    let challenge = challenge_of(&verifier);
     // The CLI's loopback listener is a fine redirect too.
     let callback = "http://127.0.0.1:53682/callback";
     let client_id = flipframe::auth::DEV_CLIENT_ID;
@@ -505,4 +495,17 @@ async fn dev_sign_in_tokens_work_on_the_api_and_refresh_until_revoked() {
     // The refresh token is no bearer token for the API.
     let response = app.get_as(&refresh, "/v1/images").await;
     assert_eq!(response.status(), 401);
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The S256 PKCE challenge of a verifier.
+fn challenge_of(verifier: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }

@@ -55,6 +55,10 @@ impl Kind {
         if tagged("browser") && !matches!(self, Self::Embedded | Self::AwsMoto) {
             return false;
         }
+        // `@listener` ones a real server to run the client against.
+        if tagged("listener") && self == Self::Lambda {
+            return false;
+        }
         match self {
             Self::Embedded => !tagged("aws"),
             _ => !tagged("embedded"),

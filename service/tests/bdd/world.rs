@@ -46,8 +46,11 @@ pub struct FlipframeWorld {
     pub their_uploads: HashMap<String, Vec<String>>,
     /// The console's headless browser, once a scenario opens it.
     pub browser: Option<crate::support::browser::Browser>,
-    /// Files a console scenario drops.
+    /// Files a console or client scenario uses.
     pub files: Option<tempfile::TempDir>,
+    /// The client's credentials folder and its last run.
+    pub client_config: Option<tempfile::TempDir>,
+    pub client_run: Option<crate::support::cli_client::Run>,
 }
 
 impl std::fmt::Debug for FlipframeWorld {
@@ -87,6 +90,8 @@ impl FlipframeWorld {
             their_uploads: HashMap::new(),
             browser: None,
             files: None,
+            client_config: None,
+            client_run: None,
         }
     }
 

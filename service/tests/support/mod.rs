@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod cli_client;
 pub mod images;
 pub mod mock_cognito;
 pub mod moto;

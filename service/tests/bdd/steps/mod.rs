@@ -1,6 +1,7 @@
 //! Step definitions, one file per domain concept.
 
 mod auth;
+mod client;
 mod common;
 mod console;
 mod log;

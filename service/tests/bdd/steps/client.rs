@@ -1,0 +1,133 @@
+//! The `flipframe` client commands, run as a person runs them.
+
+use crate::support::cli_client::{Run, flipframe};
+use crate::support::images::{jpeg, quadrants};
+use crate::world::FlipframeWorld;
+use cucumber::{given, then, when};
+
+impl FlipframeWorld {
+    async fn endpoint(&self) -> String {
+        self.service()
+            .await
+            .base_url()
+            .expect("client scenarios run on targets with a listener")
+            .to_owned()
+    }
+
+    async fn run_client(&mut self, args: &[&str]) -> &Run {
+        let endpoint = self.endpoint().await;
+        let config = self
+            .client_config
+            .get_or_insert_with(|| tempfile::tempdir().unwrap());
+        let run = flipframe(config.path(), &endpoint, args).await;
+        self.client_run = Some(run);
+        self.client_run.as_ref().unwrap()
+    }
+
+    fn client_run(&self) -> &Run {
+        self.client_run.as_ref().expect("a client command ran")
+    }
+}
+
+#[given(expr = "I signed in with the flipframe command as {string}")]
+async fn login(world: &mut FlipframeWorld, name: String) {
+    world.me = world.username(&name);
+    let me = world.me.clone();
+    let run = world.run_client(&["login", "--user", &me]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[given(expr = "I have a folder of {int} photos and {int} files that are not images")]
+async fn folder(world: &mut FlipframeWorld, photos: u32, others: u32) {
+    let folder = world
+        .files
+        .get_or_insert_with(|| tempfile::tempdir().unwrap());
+    for n in 0..photos {
+        let image = jpeg(&quadrants(320 + n * 16, 200 + n * 9));
+        std::fs::write(folder.path().join(format!("photo-{n}.jpg")), image).unwrap();
+    }
+    for n in 0..others {
+        std::fs::write(folder.path().join(format!("notes-{n}.jpg")), "a list").unwrap();
+    }
+}
+
+#[when("I upload the folder with the flipframe command and wait")]
+async fn upload(world: &mut FlipframeWorld) {
+    let folder = world.files.as_ref().unwrap().path().display().to_string();
+    world
+        .run_client(&["upload", &folder, "--wait", "--json"])
+        .await;
+}
+
+#[then(expr = "the command exits with code {int}")]
+async fn exit_code(world: &mut FlipframeWorld, code: i32) {
+    let run = world.client_run();
+    assert_eq!(run.code, code, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[then(expr = "it reports {int} files {string} and {int} {string} because they are {string}")]
+async fn reports(
+    world: &mut FlipframeWorld,
+    good: usize,
+    good_status: String,
+    bad: usize,
+    bad_status: String,
+    reason: String,
+) {
+    let lines = world.client_run().lines();
+    let with = |status: &str| lines.iter().filter(|l| l["status"] == status).count();
+    assert_eq!(
+        (with(&good_status), with(&bad_status)),
+        (good, bad),
+        "{lines:#?}"
+    );
+    for line in lines.iter().filter(|l| l["status"] == bad_status.as_str()) {
+        assert!(
+            line["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&reason),
+            "{line}"
+        );
+    }
+}
+
+#[then(expr = "the log lists {int} uploads of mine")]
+async fn log_lists(world: &mut FlipframeWorld, count: usize) {
+    let me = world.me.clone();
+    let run = world
+        .run_client(&["log", "--uploader", &me, "--limit", "100", "--json"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines().len(), count, "{}", run.stdout);
+}
+
+#[when("I fetch the photo's 1280×720 version with the flipframe command")]
+async fn fetch(world: &mut FlipframeWorld) {
+    let id = world.client_run().lines()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let target = world.files.as_ref().unwrap().path().join("flipped.jpg");
+    let target = target.display().to_string();
+    let run = world.run_client(&["get", &id, "-o", &target]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    world.downloaded = std::fs::read(&target).unwrap();
+}
+
+#[then("the file it wrote is a 1280×720 picture")]
+async fn picture(world: &mut FlipframeWorld) {
+    let image = image::load_from_memory(&world.downloaded).unwrap();
+    assert_eq!((image.width(), image.height()), (1280, 720));
+}
+
+#[when("I list the log with the flipframe command without signing in")]
+async fn unsigned(world: &mut FlipframeWorld) {
+    world.run_client(&["log"]).await;
+}
+
+#[then(expr = "it tells me to run {string}")]
+async fn tells(world: &mut FlipframeWorld, command: String) {
+    let run = world.client_run();
+    assert!(run.stderr.contains(&command), "{}", run.stderr);
+}
