@@ -45,6 +45,16 @@ bdd-containers:
     localstack/build-images.sh
     cargo test --test bdd -- --containers --tags @smoke --target aws-emulated-localstack
 
+# N photos (default 200) through `flipframe upload --wait` against a standalone
+# release server: wall time against the transforms' sum ÷ cores (goal ≤ 1.2×),
+# and against the same uploads by curl in parallel (xargs -P 4).
+bench-cli N="200":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    cargo build --release --quiet --bin flipframe
+    scripts/bench-cli.sh "${CARGO_TARGET_DIR:-target}/release/flipframe" "$images/../bench-photos" {{N}}
+
 # Headless Chromium and chromedriver (Debian's packages) and axe-core (npm)
 # for the console's browser tests, when missing.
 browser-tools:

@@ -32,6 +32,8 @@ struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     attempts: u32,
+    /// `inline` (in the request) or `presigned` (straight to object storage).
+    via: &'static str,
 }
 
 /// What the service says about uploads (public, from the console's settings).
@@ -152,6 +154,7 @@ async fn upload_file(
         id: None,
         reason: None,
         attempts: 0,
+        via: "inline",
     };
     if let Some(max) = limits.max_bytes.filter(|max| bytes > *max) {
         outcome.status = "refused".to_owned();
@@ -162,6 +165,9 @@ async fn upload_file(
         return outcome;
     }
     let presigned = limits.inline_max_bytes.is_some_and(|inline| bytes > inline);
+    if presigned {
+        outcome.via = "presigned";
+    }
     // One key for every attempt: a retry after a lost answer replays the entry.
     let key = uuid::Uuid::new_v4().to_string();
     for attempt in 1..=ATTEMPTS {

@@ -1,8 +1,11 @@
 //! The command-line client: the real binary against a real server.
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::support::cli_client::flipframe;
 use crate::support::images::{jpeg, marked_jpeg, quadrants};
+use crate::support::moto::{moto, unique};
+use flipframe::Config;
+use flipframe::config::{LedgerLocation, StorageLocation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -167,6 +170,61 @@ async fn an_upload_cut_off_after_the_server_committed_is_retried_into_one_entry(
         1,
         "exactly one entry: {page}"
     );
+}
+
+#[tokio::test]
+async fn large_files_go_through_presigned_uploads_on_s3_and_dynamodb() {
+    let bucket = unique("client");
+    let table = unique("client");
+    let use_aws = |config: &mut Config| {
+        config.storage = StorageLocation::S3 {
+            bucket: bucket.clone(),
+            prefix: "client".to_owned(),
+        };
+        config.ledger = LedgerLocation::DynamoDb {
+            table: table.clone(),
+        };
+        config.aws = moto().settings();
+    };
+    let mut setup = Config::embedded(std::env::temp_dir());
+    use_aws(&mut setup);
+    flipframe::app::create_missing_resources(&setup)
+        .await
+        .unwrap();
+    let app = spawn_app_with(|config| {
+        use_aws(config);
+        config.max_inline_bytes = Some(16 * 1024);
+        // The sweep (lease / 4) notices presigned uploads within a second.
+        config.processing_lease = std::time::Duration::from_secs(4);
+    })
+    .await;
+    let config = signed_in(&app, &app.address, "erin").await;
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("big.jpg"), marked_jpeg()).unwrap();
+    std::fs::write(folder.path().join("small.jpg"), jpeg(&quadrants(64, 36))).unwrap();
+    let run = flipframe(
+        config.path(),
+        &app.address,
+        &[
+            "upload",
+            folder.path().to_str().unwrap(),
+            "--wait",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let lines = run.lines();
+    let via = |name: &str| {
+        let line = lines
+            .iter()
+            .find(|l| l["file"].as_str().unwrap().ends_with(name))
+            .unwrap();
+        assert_eq!(line["status"], "done", "{line}");
+        line["via"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(via("big.jpg"), "presigned");
+    assert_eq!(via("small.jpg"), "inline");
 }
 
 #[tokio::test]

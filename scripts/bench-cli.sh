@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `just bench-cli`: N photos from a folder to --wait done through the
+# flipframe client, against a standalone release server on this machine.
+# Compared with (1) the sum of the same transforms run one by one
+# (`flipframe transform`) divided by the cores: the ideal wall time; and
+# (2) the same uploads made by curl in parallel (xargs -P), waited for the
+# same way. Prints one line of figures.
+set -euo pipefail
+binary=$1
+photos=$2
+count=${3:-200}
+cores=$(nproc)
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# N files from the photo set, repeated under distinct names as needed.
+mkdir -p "$work/in"
+mapfile -t sources < <(find "$photos" -maxdepth 1 -name '*.jpg' | sort)
+[ "${#sources[@]}" -gt 0 ] || { echo "bench-cli: no photos in $photos" >&2; exit 1; }
+for i in $(seq 0 $((count - 1))); do
+    cp "${sources[$((i % ${#sources[@]}))]}" "$work/in/photo-$i.jpg"
+done
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+endpoint="http://127.0.0.1:$port"
+FLIPFRAME_DATA_DIR="$work/data" FLIPFRAME_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
+    "$binary" serve > "$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do curl -sf "$endpoint/healthz" >/dev/null && break; sleep 0.1; done
+export FLIPFRAME_CONFIG_DIR="$work/config" FLIPFRAME_ENDPOINT="$endpoint"
+
+now() { python3 -c 'import time; print(time.monotonic())'; }
+
+# (1) The transforms alone, one at a time (the files repeat, so one pass over
+# the distinct photos, scaled to N).
+transform_sum=0
+for source in "${sources[@]}"; do
+    ms=$("$binary" transform "$source" "$work/out.jpg" 2>&1 | sed -n 's/.* in \([0-9.]*\) ms$/\1/p')
+    transform_sum=$(python3 -c "print($transform_sum + $ms / 1000)")
+done
+transform_sum=$(python3 -c "print($transform_sum * $count / ${#sources[@]})")
+ideal=$(python3 -c "print($transform_sum / $cores)")
+
+# (2) The client: upload the folder and wait until everything is done.
+"$binary" login --user bench-client >/dev/null 2>&1
+start=$(now)
+"$binary" upload "$work/in" --wait --json > "$work/client.jsonl"
+client=$(python3 -c "print($(now) - $start)")
+done_client=$(grep -c '"status":"done"' "$work/client.jsonl" || true)
+
+# (3) curl, as many at once as the client sends, waited for the same way.
+token=$("$binary" token dev --user bench-curl --data-dir "$work/data")
+start=$(now)
+find "$work/in" -name '*.jpg' -print0 | xargs -0 -P 4 -I{} \
+    curl -s -o /dev/null -X POST -H "Authorization: Bearer $token" \
+    -H 'Content-Type: image/jpeg' --data-binary @{} "$endpoint/v1/images"
+unfinished() {
+    local total=0 status
+    for status in pending processing; do
+        total=$((total + $(curl -s -H "Authorization: Bearer $token" \
+            "$endpoint/v1/images?uploader=bench-curl&status=$status&limit=100" \
+            | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')))
+    done
+    echo "$total"
+}
+# Every curl had its 202 before xargs returned: only processing is left.
+until [ "$(unfinished)" -eq 0 ]; do sleep 0.2; done
+curl_s=$(python3 -c "print($(now) - $start)")
+
+python3 - "$count" "$done_client" "$client" "$transform_sum" "$ideal" "$curl_s" "$cores" <<'PY'
+import sys
+count, done, client, transform_sum, ideal, curl_s, cores = sys.argv[1:]
+client, transform_sum, ideal, curl_s = map(float, (client, transform_sum, ideal, curl_s))
+print(f"bench-cli: files={count} done={done} cores={cores} client_s={client:.1f} "
+      f"transform_sum_s={transform_sum:.1f} ideal_s={ideal:.1f} client/ideal={client/ideal:.2f} "
+      f"curl_s={curl_s:.1f} client/curl={client/curl_s:.2f}")
+ok = int(done) == int(count) and client / ideal <= 1.2
+sys.exit(0 if ok else 1)
+PY
