@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// Uploads in flight per caller; past the bound a caller is told to retry.
 #[derive(Debug)]
@@ -66,13 +66,23 @@ pub struct CpuShare {
     global: Arc<Semaphore>,
     per_caller: usize,
     callers: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Woken whenever a slot is given back, for callers waiting to borrow.
+    freed: Arc<Notify>,
 }
 
 /// Held while a transform runs.
 #[derive(Debug)]
 pub struct CpuPermit {
-    _own: OwnedSemaphorePermit,
+    /// None for a borrowed slot (the caller's share was in use).
+    _own: Option<OwnedSemaphorePermit>,
     _global: OwnedSemaphorePermit,
+    freed: Arc<Notify>,
+}
+
+impl Drop for CpuPermit {
+    fn drop(&mut self) {
+        self.freed.notify_waiters();
+    }
 }
 
 /// The caller key background work (the worker's sweep) runs under.
@@ -85,19 +95,49 @@ impl CpuShare {
             global: Arc::new(Semaphore::new(slots)),
             per_caller: per_caller.clamp(1, slots),
             callers: Mutex::default(),
+            freed: Arc::new(Notify::new()),
         }
     }
 
+    /// A slot within the caller's share, waiting in line for it; or, while
+    /// that share is in use, any slot nobody is waiting for. The share stays
+    /// fair under contention (the global queue is first come, first served,
+    /// so a borrower never jumps it) and work-conserving when one caller is
+    /// alone: a single user's folder upload gets every core.
     pub async fn acquire(&self, caller: &str) -> CpuPermit {
         let own = self.own(caller);
-        let own = own.acquire_owned().await.expect("never closed");
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if let Ok(permit) = Arc::clone(&own).try_acquire_owned() {
+                return self.within_share(permit).await;
+            }
+            if let Ok(global) = Arc::clone(&self.global).try_acquire_owned() {
+                return CpuPermit {
+                    _own: None,
+                    _global: global,
+                    freed: Arc::clone(&self.freed),
+                };
+            }
+            tokio::select! {
+                permit = Arc::clone(&own).acquire_owned() => {
+                    return self.within_share(permit.expect("never closed")).await;
+                }
+                _ = &mut freed => {}
+            }
+        }
+    }
+
+    async fn within_share(&self, own: OwnedSemaphorePermit) -> CpuPermit {
         let global = Arc::clone(&self.global)
             .acquire_owned()
             .await
             .expect("never closed");
         CpuPermit {
-            _own: own,
+            _own: Some(own),
             _global: global,
+            freed: Arc::clone(&self.freed),
         }
     }
 
@@ -136,12 +176,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_caller_cannot_take_every_cpu_slot() {
+    async fn a_lone_caller_borrows_idle_slots_but_never_jumps_the_queue() {
+        let wait = Duration::from_millis(50);
         let cpu = CpuShare::new(2, 1);
-        let _mallory = cpu.acquire("mallory").await;
-        let queued = tokio::time::timeout(Duration::from_millis(50), cpu.acquire("mallory"));
-        assert!(queued.await.is_err(), "mallory waits behind herself");
-        let alice = tokio::time::timeout(Duration::from_millis(50), cpu.acquire("alice"));
-        assert!(alice.await.is_ok(), "alice gets the other slot at once");
+        let first = cpu.acquire("mallory").await;
+        // Nobody else is waiting: mallory may use the idle second slot.
+        let second = tokio::time::timeout(wait, cpu.acquire("mallory"))
+            .await
+            .expect("a lone caller gets every core");
+        let third = tokio::time::timeout(wait, cpu.acquire("mallory"));
+        assert!(third.await.is_err(), "no slot is free");
+        // Alice comes while both are busy: the next slot freed is hers,
+        // whatever mallory keeps asking for.
+        let alice = tokio::spawn({
+            let cpu = Arc::new(cpu);
+            let for_alice = Arc::clone(&cpu);
+            async move {
+                let mallory_again = {
+                    let cpu = Arc::clone(&cpu);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        let _permit = cpu.acquire("mallory").await;
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    })
+                };
+                let permit =
+                    tokio::time::timeout(Duration::from_secs(2), for_alice.acquire("alice")).await;
+                mallory_again.abort();
+                permit.is_ok()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        drop(second);
+        assert!(alice.await.unwrap(), "alice got the freed slot");
+        drop(first);
     }
 }
