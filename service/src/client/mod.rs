@@ -8,6 +8,7 @@ mod download;
 mod log_view;
 mod login;
 mod profiles;
+mod progress;
 mod upload;
 
 pub use args::{Connection, GetArgs, LogArgs, LoginArgs, UploadArgs};

@@ -5,10 +5,11 @@
 //! through the presigned path; a summary at the end.
 
 use super::args::UploadArgs;
+use super::progress::Bars;
 use super::{Problem, Session, human_bytes};
 use anyhow::Context;
 use futures::StreamExt;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -56,7 +57,13 @@ pub async fn run(session: Session, args: UploadArgs) -> anyhow::Result<ExitCode>
             async move {
                 let bar = bars.file(&path, bytes);
                 let outcome = upload_file(&session, &limits, &path, bytes, &bar).await;
-                bars.finish(&bar, &outcome);
+                let line = format!(
+                    "{} {}{}",
+                    outcome.status,
+                    outcome.file,
+                    reason_suffix(&outcome)
+                );
+                bars.finish(&bar, line);
                 if !session.interactive && !session.json {
                     eprintln!(
                         "{}: {}{}",
@@ -414,101 +421,4 @@ fn report(session: &Session, outcomes: &[Outcome]) {
         count("refused"),
         count("error")
     );
-}
-
-/// One bar per file in flight and a total, drawn only on a terminal.
-#[derive(Clone)]
-struct Bars {
-    multi: Option<MultiProgress>,
-    total: ProgressBar,
-}
-
-impl Bars {
-    fn new(session: &Session, files: &[(PathBuf, u64)]) -> Self {
-        let bytes: u64 = files.iter().map(|(_, b)| b).sum();
-        if !session.interactive {
-            return Self {
-                multi: None,
-                total: ProgressBar::hidden(),
-            };
-        }
-        let multi = MultiProgress::new();
-        let total = multi.add(ProgressBar::new(bytes));
-        total.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>5} [{bar:30.green/white}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        total.set_prefix("total");
-        total.set_message(format!("0/{} files", files.len()));
-        Self {
-            multi: Some(multi),
-            total,
-        }
-    }
-
-    fn file(&self, path: &Path, bytes: u64) -> ProgressBar {
-        let Some(multi) = &self.multi else {
-            return ProgressBar::hidden();
-        };
-        let bar = multi.insert_before(&self.total, ProgressBar::new(bytes));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:.bold} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        bar.set_prefix(name);
-        let total = self.total.clone();
-        // The total follows every file's bytes.
-        let tracked = bar.clone();
-        tokio::spawn(async move {
-            let mut last = 0;
-            while !tracked.is_finished() {
-                let now = tracked.position();
-                total.inc(now.saturating_sub(last));
-                last = now.max(last);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            total.inc(tracked.position().saturating_sub(last));
-        });
-        bar
-    }
-
-    fn finish(&self, bar: &ProgressBar, outcome: &Outcome) {
-        if let Some(multi) = &self.multi {
-            bar.finish_and_clear();
-            multi.remove(bar);
-            let _ = multi.println(format!(
-                "{} {}{}",
-                outcome.status,
-                outcome.file,
-                reason_suffix(outcome)
-            ));
-        }
-    }
-
-    fn waiting(&self, count: usize) -> ProgressBar {
-        let Some(multi) = &self.multi else {
-            return ProgressBar::hidden();
-        };
-        let bar = multi.add(ProgressBar::new(count as u64));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>5} [{bar:30.yellow/white}] {pos}/{len} processed",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_prefix("wait");
-        bar
-    }
-
-    fn clear(&self) {
-        self.total.finish_and_clear();
-    }
 }

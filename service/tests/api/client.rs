@@ -1,11 +1,8 @@
 //! The command-line client: the real binary against a real server.
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, on_moto, spawn_app, spawn_app_with};
 use crate::support::cli_client::flipframe;
 use crate::support::images::{jpeg, marked_jpeg, quadrants};
-use crate::support::moto::{moto, unique};
-use flipframe::Config;
-use flipframe::config::{LedgerLocation, StorageLocation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -174,23 +171,7 @@ async fn an_upload_cut_off_after_the_server_committed_is_retried_into_one_entry(
 
 #[tokio::test]
 async fn large_files_go_through_presigned_uploads_on_s3_and_dynamodb() {
-    let bucket = unique("client");
-    let table = unique("client");
-    let use_aws = |config: &mut Config| {
-        config.storage = StorageLocation::S3 {
-            bucket: bucket.clone(),
-            prefix: "client".to_owned(),
-        };
-        config.ledger = LedgerLocation::DynamoDb {
-            table: table.clone(),
-        };
-        config.aws = moto().settings();
-    };
-    let mut setup = Config::embedded(std::env::temp_dir());
-    use_aws(&mut setup);
-    flipframe::app::create_missing_resources(&setup)
-        .await
-        .unwrap();
+    let use_aws = on_moto("client").await;
     let app = spawn_app_with(|config| {
         use_aws(config);
         config.max_inline_bytes = Some(16 * 1024);

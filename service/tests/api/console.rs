@@ -3,13 +3,12 @@
 //! DynamoDB on moto, large files through presigned uploads), upload, watch,
 //! download, filter, sign out; accessibility checked by axe-core.
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, on_moto, spawn_app_with};
 use crate::support::browser::{Browser, Console};
 use crate::support::images::{decode, marked_jpeg, transparent_png};
 use crate::support::mock_cognito::MockCognito;
-use crate::support::moto::{moto, unique};
-use flipframe::Config;
-use flipframe::config::{AuthMode, HostedUi, LedgerLocation, StorageLocation};
+use crate::support::moto::moto;
+use flipframe::config::{AuthMode, HostedUi};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -211,29 +210,13 @@ async fn the_dev_session_is_renewed_before_its_token_expires() {
 #[tokio::test]
 async fn the_console_works_on_s3_and_dynamodb_through_the_cognito_hosted_ui() {
     let cognito = MockCognito::start().await;
-    let bucket = unique("console");
-    let table = unique("console");
     let (issuer, jwks_url, client_id, hosted) = (
         cognito.issuer(),
         cognito.jwks_url(),
         cognito.client_id.clone(),
         cognito.hosted_ui(),
     );
-    let use_aws = |config: &mut Config| {
-        config.storage = StorageLocation::S3 {
-            bucket: bucket.clone(),
-            prefix: "console".to_owned(),
-        };
-        config.ledger = LedgerLocation::DynamoDb {
-            table: table.clone(),
-        };
-        config.aws = moto().settings();
-    };
-    let mut setup = Config::embedded(std::env::temp_dir());
-    use_aws(&mut setup);
-    flipframe::app::create_missing_resources(&setup)
-        .await
-        .expect("bucket and table");
+    let use_aws = on_moto("console").await;
     let app = spawn_app_with(|config| {
         use_aws(config);
         // The photo is larger than this: it goes through a presigned upload.

@@ -187,3 +187,27 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     );
     body
 }
+
+/// A fresh bucket and table in moto: the config edit that puts an app on them.
+pub async fn on_moto(prefix: &str) -> impl Fn(&mut Config) + Clone {
+    use crate::support::moto::{moto, unique};
+    use flipframe::config::{LedgerLocation, StorageLocation};
+    let (bucket, table) = (unique(prefix), unique(prefix));
+    let prefix = prefix.to_owned();
+    let use_aws = move |config: &mut Config| {
+        config.storage = StorageLocation::S3 {
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+        };
+        config.ledger = LedgerLocation::DynamoDb {
+            table: table.clone(),
+        };
+        config.aws = moto().settings();
+    };
+    let mut setup = Config::embedded(std::env::temp_dir());
+    use_aws(&mut setup);
+    flipframe::app::create_missing_resources(&setup)
+        .await
+        .expect("bucket and table");
+    use_aws
+}
