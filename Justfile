@@ -21,6 +21,8 @@ test: lint localstack-venv browser-tools
     cargo test -p flipframe --no-default-features --lib --test pipeline
     # Hostile uploads, slow and stalled clients against the binary the tests built.
     python3 scripts/hostile.py "${CARGO_TARGET_DIR:-target}/debug/flipframe" --cases 250
+    # The API against its own OpenAPI document (schemathesis), quick form.
+    just api-contract 10
     just bdd-containers
     just infra-lint
     just infra-test
@@ -106,11 +108,37 @@ hostile CASES="2000" SEED="12":
     python3 scripts/hostile.py "${CARGO_TARGET_DIR:-target}/release/flipframe" --cases {{CASES}} --seed {{SEED}} \
         --photo "$images/jpeg-13mp-4x3-baseline-420.jpg"
 
-# Formatting and clippy with warnings as errors.
-lint:
+# Formatting, clippy with warnings as errors, and the supply chain (licences,
+# bans, sources: no advisory database needed; advisories: `just advisories`).
+lint: deny-tool
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy -p flipframe --no-default-features --all-targets -- -D warnings
+    cargo deny check licenses bans sources
+
+# Known vulnerabilities in the dependency tree (fetches the RustSec advisory
+# database: needs internet access).
+advisories: deny-tool
+    cargo deny check advisories
+
+deny-tool:
+    @command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny
+
+# schemathesis (--checks all, stateful phase included) against the running
+# standalone server's own /openapi.json, as a signed-in user and as an external
+# system: embedded defaults, then S3 + DynamoDB in moto. EXAMPLES per operation.
+api-contract EXAMPLES="50":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v schemathesis >/dev/null 2>&1 || python3 -m pip install --quiet 'schemathesis>=4,<5'
+    # The same feature set as the tests' build: no rebuild after `cargo test`.
+    cargo build --quiet --workspace --all-targets
+    MOTO=1 scripts/schemathesis.sh "${CARGO_TARGET_DIR:-target}/debug/flipframe" {{EXAMPLES}}
+
+# Every fuzz target for SECONDS in all (AddressSanitizer; a cold build
+# rebuilds every dependency, so CI does not run it): target, execs, corpus, crashes.
+fuzz SECONDS="600":
+    scripts/fuzz.sh {{SECONDS}}
 
 # Format the code.
 fmt:

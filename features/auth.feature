@@ -34,6 +34,9 @@ Feature: Signing in with Amazon Cognito
       | a token whose payload was changed              |
       | a truncated token                              |
       | a refresh token                                |
+      | a valid access token and an X-Api-Key at once  |
+      | a valid access token sent twice                |
+      | an external token shorter than any the service issues |
 
   Scenario: No credentials at all
     When I read the log without credentials

@@ -24,3 +24,22 @@ Feature: The command-line client
     When I list the log with the flipframe command without signing in
     Then the command exits with code 2
     And it tells me to run "flipframe login"
+
+  @moto-cognito
+  Scenario: Signing in to a Cognito user pool with a password, and staying signed in
+    Given a user "frank" with a password exists in the moto user pool
+    When "frank" signs in with the flipframe command and his password
+    And I have a folder of 1 photos and 0 files that are not images
+    And I upload the folder with the flipframe command and wait
+    Then the command exits with code 0
+    When the saved sign-in runs out
+    And I list the log with the flipframe command
+    Then the command exits with code 0
+    And it lists 1 upload of "frank"
+
+  @moto-cognito
+  Scenario: A wrong password is refused with the user pool's reason
+    Given a user "gina" with a password exists in the moto user pool
+    When "gina" signs in with the flipframe command and a wrong password
+    Then the command exits with code 2
+    And it says "Incorrect username or password"

@@ -68,6 +68,6 @@ Feature: Uploading photos
     And nothing is stored for it
 
   @embedded
-  Scenario: Presigned uploads need object storage
+  Scenario: Presigned uploads exist only on object storage
     When I start a presigned upload for "panorama.jpg"
-    Then the request is refused with status 501 and code "not_available"
+    Then the request is refused with status 404 and code "not_found"

@@ -33,6 +33,18 @@ resource "aws_apigatewayv2_api" "http" {
   name          = "${local.name}-api"
   protocol_type = "HTTP"
   description   = "flipframe: uploads, the processing log and downloads"
+
+  # Closed unless origins are listed; then the service's own CORS settings.
+  dynamic "cors_configuration" {
+    for_each = length(var.cors_origins) > 0 ? [1] : []
+    content {
+      allow_origins  = var.cors_origins
+      allow_methods  = ["GET", "POST"]
+      allow_headers  = ["authorization", "content-type", "if-none-match", "idempotency-key", "x-api-key"]
+      expose_headers = ["location", "etag", "retry-after", "content-disposition", "idempotent-replayed", "x-request-id"]
+      max_age        = 600
+    }
+  }
 }
 
 resource "aws_apigatewayv2_authorizer" "cognito" {

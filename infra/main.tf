@@ -18,6 +18,7 @@ locals {
     FLIPFRAME_COGNITO_DOMAIN            = local.hosted_ui
     FLIPFRAME_EXTERNAL_TOKENS_PARAMETER = aws_ssm_parameter.external_tokens.name
     FLIPFRAME_LOG_FORMAT                = "json"
+    FLIPFRAME_CORS_ORIGINS              = join(",", var.cors_origins)
   }
 }
 

@@ -113,7 +113,7 @@ resource "aws_s3_bucket_cors_configuration" "images" {
   bucket = aws_s3_bucket.images.id
   cors_rule {
     allowed_methods = ["PUT", "GET", "HEAD"]
-    allowed_origins = concat([aws_apigatewayv2_api.http.api_endpoint], var.extra_console_origins)
+    allowed_origins = concat([aws_apigatewayv2_api.http.api_endpoint], var.extra_console_origins, var.cors_origins)
     allowed_headers = ["content-type"]
     expose_headers  = ["etag"]
     max_age_seconds = 3600

@@ -157,3 +157,14 @@ variable "extra_console_origins" {
   type        = list(string)
   default     = []
 }
+
+variable "cors_origins" {
+  description = "Browser origins (https://app.example.com) other than the API's own whose pages may call the API. Empty: cross-origin calls are closed. The same list configures API Gateway's CORS and the service's (FLIPFRAME_CORS_ORIGINS)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.cors_origins : can(regex("^https?://[^/*]+$", origin))])
+    error_message = "Each CORS origin is scheme://host[:port], with no path and no wildcard."
+  }
+}

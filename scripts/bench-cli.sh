@@ -31,6 +31,27 @@ for _ in $(seq 100); do curl -sf "$endpoint/healthz" >/dev/null && break; sleep 
 export FLIPFRAME_CONFIG_DIR="$work/config" FLIPFRAME_ENDPOINT="$endpoint"
 
 now() { python3 -c 'import time; print(time.monotonic())'; }
+# CPU seconds (user + system) of a process and everything under it.
+tree_cpu() {
+    python3 - "$1" <<'PY'
+import os, sys
+root, tick, parents, cpu = int(sys.argv[1]), os.sysconf("SC_CLK_TCK"), {}, {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    parents[int(pid)] = int(fields[1])
+    cpu[int(pid)] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+def under(pid):
+    while pid in parents:
+        if pid == root:
+            return True
+        pid = parents[pid]
+    return False
+print(sum(t for pid, t in cpu.items() if under(pid)))
+PY
+}
 
 # (1) The transforms alone, one at a time (the files repeat, so one pass over
 # the distinct photos, scaled to N).
@@ -43,9 +64,16 @@ transform_sum=$(python3 -c "print($transform_sum * $count / ${#sources[@]})")
 
 # (2) The client: upload the folder and wait until everything is done.
 "$binary" login --user bench-client >/dev/null 2>&1
+server_cpu_before=$(tree_cpu "$server")
 start=$(now)
-"$binary" upload "$work/in" --wait --json --concurrency "${CONCURRENCY:-4}" > "$work/client.jsonl"
+python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "w"), check=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_utime + usage.ru_stime, file=open(sys.argv[1] + ".cpu", "w"))' \
+    "$work/client.jsonl" "$binary" upload "$work/in" --wait --json --concurrency "${CONCURRENCY:-4}"
 client=$(python3 -c "print($(now) - $start)")
+server_cpu=$(python3 -c "print($(tree_cpu "$server") - $server_cpu_before)")
+client_cpu=$(cat "$work/client.jsonl.cpu")
 done_client=$(grep -c '"status":"done"' "$work/client.jsonl" || true)
 
 # (3) curl, as many at once as the client sends, waited for the same way.
@@ -71,16 +99,18 @@ curl_s=$(python3 -c "print($(now) - $start)")
 server_sum=$(cat "$work"/heads/*.txt | sed -n 's/.*transform;desc="CPU";dur=\([0-9.]*\).*/\1/p' \
     | python3 -c 'import sys; print(sum(float(l) for l in sys.stdin) / 1000)')
 
-python3 - "$count" "$done_client" "$client" "$transform_sum" "$server_sum" "$curl_s" "$cores" <<'PY'
+python3 - "$count" "$done_client" "$client" "$transform_sum" "$server_sum" "$curl_s" "$cores" "$server_cpu" "$client_cpu" <<'PY'
 import sys
-count, done, client, transform_sum, server_sum, curl_s, cores = sys.argv[1:]
-client, transform_sum, server_sum, curl_s = map(float, (client, transform_sum, server_sum, curl_s))
+count, done, client, transform_sum, server_sum, curl_s, cores, server_cpu, client_cpu = sys.argv[1:]
+client, transform_sum, server_sum, curl_s, server_cpu, client_cpu = map(
+    float, (client, transform_sum, server_sum, curl_s, server_cpu, client_cpu))
 cores = int(cores)
 ideal = server_sum / cores
 print(f"bench-cli: files={count} done={done} cores={cores} client_s={client:.1f} "
       f"server_transform_sum_s={server_sum:.1f} ideal_s={ideal:.1f} client/ideal={client/ideal:.2f} "
       f"cli_transform_sum_s={transform_sum:.1f} client/cli_ideal={client/(transform_sum/cores):.2f} "
-      f"curl_s={curl_s:.1f} client/curl={client/curl_s:.2f}")
+      f"curl_s={curl_s:.1f} client/curl={client/curl_s:.2f} "
+      f"server_cpu_s={server_cpu:.1f} client_cpu_s={client_cpu:.1f}")
 ok = int(done) == int(count) and client / ideal <= 1.2
 sys.exit(0 if ok else 1)
 PY

@@ -17,6 +17,7 @@ use crate::signin::{SignIn, SignInSettings};
 use crate::storage::{CachedStore, FileStore, S3Store, SharedStore};
 use anyhow::Context;
 use axum::Router;
+use axum::http::HeaderValue;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -131,6 +132,11 @@ impl Backends {
             transformer: Arc::clone(&self.transformer),
             dev_issuer,
             console: Arc::new(ConsoleSettings::from_config(config)),
+            cors_origins: config
+                .cors_origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok())
+                .collect(),
         })
     }
 }

@@ -131,6 +131,10 @@ pub struct ServeArgs {
     /// Objects larger than this are answered with a 307 to a presigned URL [default: 4000000 on Lambda, unlimited elsewhere].
     #[arg(long, env = "FLIPFRAME_MAX_INLINE_BYTES")]
     pub max_inline_bytes: Option<u64>,
+    /// Browser origins (comma-separated, `https://app.example.com`) that may
+    /// call the API from their pages (CORS) [default: none].
+    #[arg(long, env = "FLIPFRAME_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Log format.
     #[arg(long, env = "FLIPFRAME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -224,6 +228,10 @@ pub struct AuthArgs {
     /// The app client the console signs in with [default: the first of FLIPFRAME_COGNITO_CLIENT_IDS].
     #[arg(long, env = "FLIPFRAME_CONSOLE_CLIENT_ID")]
     pub console_client_id: Option<String>,
+    /// The user pool's API, where `flipframe login --username` signs in with a
+    /// password [default: `https://cognito-idp.REGION.amazonaws.com/` from the issuer].
+    #[arg(long, env = "FLIPFRAME_COGNITO_API_URL")]
+    pub cognito_api_url: Option<String>,
     /// Lifetime of the access tokens the dev sign-in page issues.
     #[arg(long, env = "FLIPFRAME_DEV_TOKEN_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub dev_token_ttl: Duration,

@@ -31,6 +31,9 @@ pub struct Config {
     /// Larger objects are answered with a redirect to a presigned URL instead
     /// of inline (Lambda responses cannot exceed 6 MB).
     pub max_inline_bytes: Option<u64>,
+    /// Browser origins other than the service's own that may call the API
+    /// (CORS); empty: none.
+    pub cors_origins: Vec<String>,
     /// Where transforms run on untrusted bytes.
     pub isolation: TransformIsolation,
     pub sandbox: SandboxSettings,
@@ -68,6 +71,8 @@ pub enum AuthMode {
         /// The Hosted UI the console signs in through; without it the
         /// console says sign-in is not configured.
         hosted_ui: Option<HostedUi>,
+        /// The user pool's API (InitiateAuth), for password sign-in by the CLI.
+        user_pool_api: Option<String>,
     },
     /// The local dev issuer: a key in the data folder, for offline use only;
     /// its sign-in page issues access tokens that last `token_ttl`.
@@ -79,6 +84,34 @@ pub struct HostedUi {
     /// Base URL of `/oauth2/authorize`, `/oauth2/token` and `/logout`.
     pub base_url: String,
     pub client_id: String,
+}
+
+/// Exact origins (`https://host[:port]`), as browsers send them.
+fn cors_origins(listed: &[String]) -> anyhow::Result<Vec<String>> {
+    listed
+        .iter()
+        .map(|origin| origin.trim().trim_end_matches('/'))
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let url = url::Url::parse(origin)
+                .with_context(|| format!("FLIPFRAME_CORS_ORIGINS: {origin} is not an origin"))?;
+            let exact = url.origin().ascii_serialization();
+            anyhow::ensure!(
+                exact == origin && url.origin().is_tuple(),
+                "FLIPFRAME_CORS_ORIGINS: {origin} is not an origin (scheme://host[:port], no path): {exact}?"
+            );
+            Ok(exact)
+        })
+        .collect()
+}
+
+/// A Cognito issuer (`https://cognito-idp.REGION.amazonaws.com/POOL`) is
+/// served by the same host as its pool's API; other issuers have none.
+fn user_pool_api_of(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    let host = url.host_str()?;
+    (host.starts_with("cognito-idp.") && host.ends_with(".amazonaws.com"))
+        .then(|| format!("https://{host}/"))
 }
 
 /// The dev sign-in page's access tokens last as long as Cognito's by default.
@@ -105,6 +138,7 @@ impl Config {
             log_format: LogFormat::Text,
             aws: AwsSettings::default(),
             max_inline_bytes: None,
+            cors_origins: Vec::new(),
             // A library user may not be the flipframe binary; `serve` is.
             isolation: TransformIsolation::InProcess,
             sandbox: SandboxSettings::default(),
@@ -147,12 +181,17 @@ impl Config {
                         .clone()
                         .unwrap_or_else(|| client_ids[0].clone()),
                 });
+                let user_pool_api = args
+                    .auth
+                    .cognito_api_url
+                    .or_else(|| user_pool_api_of(&issuer));
                 AuthMode::Cognito {
                     issuer,
                     client_ids,
                     jwks_url,
                     min_refresh: args.auth.jwks_min_refresh,
                     hosted_ui,
+                    user_pool_api,
                 }
             }
             None if running_on_lambda() => {
@@ -187,6 +226,7 @@ impl Config {
             max_inline_bytes: args
                 .max_inline_bytes
                 .or(running_on_lambda().then_some(LAMBDA_MAX_INLINE_BYTES)),
+            cors_origins: cors_origins(&args.cors_origins)?,
             isolation: match args.protection.transform_isolation {
                 Isolation::Process => TransformIsolation::Workers(
                     std::env::current_exe().context("finding this program for its workers")?,

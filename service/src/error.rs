@@ -8,7 +8,6 @@ use crate::pipeline::Rejection;
 use crate::storage::StorageError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use problem_details::ProblemDetails;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,10 +24,54 @@ pub struct ProblemExtensions {
     pub id: Option<uuid::Uuid>,
 }
 
-/// The body of every error response (`application/problem+json`).
+/// A problem's `type`: a stable URN per code (RFC 9457 §3.1.1 lets a type
+/// be an identifier that is not dereferenced).
+pub fn problem_type(code: &str) -> String {
+    format!("urn:flipframe:problem:{code}")
+}
+
+/// An `application/problem+json` response whose `type` names `code` and
+/// whose extension members are `extensions`' fields.
+pub fn problem_response(
+    status: StatusCode,
+    code: &str,
+    detail: String,
+    extensions: impl Serialize,
+) -> Response {
+    #[derive(Serialize)]
+    struct Body<'a, E> {
+        #[serde(rename = "type")]
+        kind: String,
+        title: &'a str,
+        status: u16,
+        detail: String,
+        #[serde(flatten)]
+        extensions: E,
+    }
+    let body = Body {
+        kind: problem_type(code),
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+        extensions,
+    };
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        )],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// The body of every error response (`application/problem+json`), as the
+/// OpenAPI document describes it.
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct Problem {
+    /// `urn:flipframe:problem:CODE`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -71,6 +114,35 @@ pub enum ApiError {
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
+
+/// Every `code` a problem from the API can carry (the OpenAPI document's enum).
+pub const PROBLEM_CODES: &[&str] = &[
+    "empty_body",
+    "body_too_large",
+    "body_too_slow",
+    "svg_not_accepted",
+    "unsupported_format",
+    "content_type_mismatch",
+    "dimensions_exceeded",
+    "too_many_frames",
+    "undecodable_image",
+    "too_complex",
+    "transform_timeout",
+    "decoder_crashed",
+    "unauthenticated",
+    "invalid_credentials",
+    "forbidden",
+    "bad_request",
+    "not_found",
+    "method_not_allowed",
+    "not_ready",
+    "processing_failed",
+    "not_available",
+    "too_many_uploads",
+    "busy",
+    "idempotency_key_in_use",
+    "internal_error",
+];
 
 impl From<LedgerError> for ApiError {
     fn from(error: LedgerError) -> Self {
@@ -157,10 +229,7 @@ impl IntoResponse for ApiError {
                 _ => None,
             },
         };
-        let mut response = ProblemDetails::from_status_code(status)
-            .with_detail(self.detail())
-            .with_extensions(extensions)
-            .into_response();
+        let mut response = problem_response(status, self.code(), self.detail(), extensions);
         let headers = response.headers_mut();
         match &self {
             Self::Auth(AuthError::Missing) => {
@@ -184,5 +253,67 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_the_api_gives_is_in_the_documented_enum() {
+        let rejections = [
+            Rejection::Empty,
+            Rejection::BodyTooLarge { limit: 1 },
+            Rejection::BodyTooSlow { min_rate: 1 },
+            Rejection::Svg,
+            Rejection::UnsupportedFormat { detected: None },
+            Rejection::ContentTypeMismatch {
+                declared: String::new(),
+                detected: String::new(),
+            },
+            Rejection::DimensionsExceeded {
+                width: 1,
+                height: 1,
+                max_side: 1,
+                max_pixels: 1,
+            },
+            Rejection::TooManyFrames { limit: 1 },
+            Rejection::undecodable("x"),
+            Rejection::TooComplex {
+                reason: String::new(),
+            },
+            Rejection::TransformTimeout { millis: 1 },
+            Rejection::DecoderCrashed {
+                reason: String::new(),
+            },
+        ];
+        let failure = Failure {
+            code: String::new(),
+            message: String::new(),
+        };
+        let errors = rejections.into_iter().map(ApiError::Rejected).chain([
+            ApiError::Auth(AuthError::Missing),
+            ApiError::Auth(AuthError::Invalid("x")),
+            ApiError::Auth(AuthError::Forbidden),
+            ApiError::BadRequest(String::new()),
+            ApiError::NotFound("x"),
+            ApiError::MethodNotAllowed,
+            ApiError::NotReady(Status::Pending),
+            ApiError::ProcessingFailed(failure),
+            ApiError::NotImplemented("x"),
+            ApiError::TooManyUploads { limit: 1 },
+            ApiError::Busy,
+            ApiError::KeyInUse,
+            ApiError::internal(anyhow::anyhow!("x")),
+        ]);
+        let mut seen = Vec::new();
+        for error in errors {
+            assert!(PROBLEM_CODES.contains(&error.code()), "{}", error.code());
+            seen.push(error.code());
+        }
+        for code in PROBLEM_CODES {
+            assert!(seen.contains(code), "{code} is documented but never given");
+        }
     }
 }

@@ -11,6 +11,8 @@ pub mod client;
 pub mod config;
 pub mod console;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod jobs;
 pub mod lambda;
 pub mod ledger;

@@ -49,6 +49,7 @@ async fn harness(max_inline_bytes: Option<u64>) -> LambdaHarness {
         jwks_url: cognito.jwks_url(),
         min_refresh: Duration::from_secs(30),
         hosted_ui: None,
+        user_pool_api: None,
     };
     let created = flipframe::app::create_missing_resources(&config)
         .await

@@ -1,9 +1,10 @@
 //! Uploads, the processing log and downloads.
 
 use super::AppState;
+use super::disposition;
 use super::extract::{AnyCaller, ApiQuery, ImageId, SignedInUser};
 use super::idempotency::{self, Admitted};
-use super::responses::serve_image;
+use super::responses::{extension_of, serve_image};
 use super::upload_body::{UploadBody, clean_filename, read_upload};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -34,6 +35,15 @@ pub struct UploadParams {
     filename: Option<String>,
 }
 
+/// The multipart form of an upload: one `file` field.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The image, with its file name in the part's Content-Disposition.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// Upload one image.
 ///
 /// Send the image as the raw body with its `Content-Type`, or as the `file`
@@ -47,11 +57,20 @@ pub struct UploadParams {
     tag = "images",
     params(
         UploadParams,
-        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 visible ASCII characters: a retry with the same key answers the entry the first request made (`Idempotent-Replayed: true`) instead of making another"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Up to 255 visible ASCII characters: a retry with the same key answers the entry the first request made (`Idempotent-Replayed: true`) instead of making another"),
     ),
     request_body(
         description = "A JPEG, PNG, WebP, GIF, BMP or TIFF image",
-        content(("application/octet-stream"), ("multipart/form-data"))
+        content(
+            (Vec<u8> = "application/octet-stream"),
+            (Vec<u8> = "image/jpeg"),
+            (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/webp"),
+            (Vec<u8> = "image/gif"),
+            (Vec<u8> = "image/bmp"),
+            (Vec<u8> = "image/tiff"),
+            (UploadForm = "multipart/form-data"),
+        )
     ),
     responses(
         (status = 202, description = "Accepted; processing runs in the background", body = LogEntry,
@@ -235,12 +254,14 @@ pub(super) async fn refuse(
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Entries per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Only entries with this status.
     status: Option<Status>,
     /// Only entries uploaded by this username.
+    #[param(min_length = 1)]
     uploader: Option<String>,
 }
 
@@ -277,6 +298,11 @@ pub async fn list(
         return Err(ApiError::BadRequest(format!(
             "limit must be between 1 and {MAX_PAGE}"
         )));
+    }
+    if params.uploader.as_deref().is_some_and(str::is_empty) {
+        return Err(ApiError::BadRequest(
+            "uploader must name a user (leave it out for everyone's)".to_owned(),
+        ));
     }
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let page = state
@@ -344,9 +370,12 @@ pub(super) async fn find(state: &AppState, id: Uuid) -> Result<LogEntry, ApiErro
     params(("id" = Uuid, Path, description = "The upload's id")),
     responses(
         (status = 200, description = "The original image", content_type = "image/*",
-         headers(("ETag" = String), ("Cache-Control" = String))),
+         headers(("ETag" = String), ("Cache-Control" = String),
+                 ("Content-Disposition" = String, description = "attachment, with the logged file name made safe (RFC 6266)"))),
         (status = 307, description = "Too large to answer inline here: fetch it from the presigned `Location`"),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 307, description = "Larger than this deployment answers inline: fetch it from the short-lived URL",
+         headers(("Location" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such image, or it was refused", body = Problem, content_type = "application/problem+json"),
@@ -361,7 +390,20 @@ pub async fn original(
 ) -> Result<Response, ApiError> {
     let entry = find(&state, id).await?;
     let info = entry.original.ok_or(ApiError::NotFound("original"))?;
-    serve_image(&state, &headers, ObjectKey::original(id), &info).await
+    let disposition = disposition::attachment(
+        entry.filename.as_deref(),
+        &id.to_string(),
+        "",
+        extension_of(&info.content_type),
+    );
+    serve_image(
+        &state,
+        &headers,
+        ObjectKey::original(id),
+        &info,
+        disposition,
+    )
+    .await
 }
 
 /// The 1280×720 version rotated 180°: JPEG, or PNG where the source has
@@ -373,8 +415,11 @@ pub async fn original(
     params(("id" = Uuid, Path, description = "The upload's id")),
     responses(
         (status = 200, description = "The transformed image", content_type = "image/*",
-         headers(("ETag" = String), ("Cache-Control" = String))),
+         headers(("ETag" = String), ("Cache-Control" = String),
+                 ("Content-Disposition" = String, description = "attachment, with the logged file name made safe (RFC 6266)"))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 307, description = "Larger than this deployment answers inline: fetch it from the short-lived URL",
+         headers(("Location" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Still pending or processing; retry after `Retry-After` seconds",
@@ -413,5 +458,12 @@ pub async fn transformed(
     if let Caller::External { name } = &caller {
         tracing::info!(token = %name, %id, "external download");
     }
-    serve_image(&state, &headers, ObjectKey::transformed(id, format), &info).await
+    let disposition = disposition::attachment(
+        entry.filename.as_deref(),
+        &id.to_string(),
+        &format!("-{}x{}", state.spec.width, state.spec.height),
+        format.extension(),
+    );
+    let key = ObjectKey::transformed(id, format);
+    serve_image(&state, &headers, key, &info, disposition).await
 }

@@ -1,6 +1,7 @@
 //! The HTTP API: one axum `Router` over an `AppState` of trait objects, served
 //! the same way standalone and on Lambda.
 
+mod disposition;
 mod extract;
 mod health;
 mod idempotency;
@@ -12,6 +13,8 @@ mod uploads;
 
 pub use extract::{AnyCaller, SignedInUser};
 pub use openapi::ApiDoc;
+#[cfg(feature = "fuzzing")]
+pub use upload_body::{clean_filename, read_upload};
 
 use crate::admission::Admission;
 use crate::auth::Authenticator;
@@ -25,13 +28,14 @@ use crate::signin::{self, SignIn};
 use crate::storage::SharedStore;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use bytes::Bytes;
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -59,6 +63,8 @@ pub struct AppState {
     pub dev_issuer: Option<DevIssuerRoutes>,
     /// What the web console is told about sign-in and uploads.
     pub console: Arc<ConsoleSettings>,
+    /// Browser origins besides this one allowed to call the API (CORS).
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,13 +81,14 @@ pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.limits.max_body_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(1 << 20);
-    let (api, _) = routes().split_for_parts();
+    let (api, _) = routes(state.store.presigns()).split_for_parts();
     let mut router = api.layer(DefaultBodyLimit::max(body_limit));
     if let Some(dev) = state.dev_issuer.clone() {
         router = router
             .route("/dev/jwks.json", static_json(dev.jwks))
             .merge(signin::router(dev.sign_in));
     }
+    let cors = cors_layer(&state.cors_origins);
     router
         .merge(console::router(Arc::clone(&state.console)))
         .fallback(|| async { ApiError::NotFound("route") })
@@ -100,8 +107,47 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
-                )),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                // Pages set their own policy; JSON and images render nothing.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+                ))
+                .option_layer(cors),
         )
+}
+
+/// Closed unless origins are configured: then exactly those, for the
+/// headers and methods the API uses, with the response headers clients read.
+fn cors_layer(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("x-api-key"),
+            ])
+            .expose_headers([
+                header::LOCATION,
+                header::ETAG,
+                header::RETRY_AFTER,
+                header::CONTENT_DISPOSITION,
+                HeaderName::from_static("idempotent-replayed"),
+                REQUEST_ID,
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// A route that always answers the same JSON document.
@@ -113,20 +159,30 @@ fn static_json(document: Bytes) -> MethodRouter<AppState> {
 }
 
 /// Every documented route; the OpenAPI document is generated from these.
-fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Presigned uploads exist only on storage that hands out URLs.
+fn routes(presigned_uploads: bool) -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(images::upload, images::list))
         .routes(routes!(images::entry))
         .routes(routes!(images::original))
         .routes(routes!(images::transformed))
-        .routes(routes!(uploads::start_upload))
         .routes(routes!(health::healthz))
-        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::document));
+    if presigned_uploads {
+        routes.routes(routes!(uploads::start_upload))
+    } else {
+        routes
+    }
 }
 
-/// The OpenAPI 3.1 document of the whole API.
+/// The OpenAPI 3.1 document of the whole API (on S3: every route).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    openapi_for(true)
+}
+
+/// The document of one runtime: with or without presigned uploads.
+pub fn openapi_for(presigned_uploads: bool) -> utoipa::openapi::OpenApi {
+    routes(presigned_uploads).split_for_parts().1
 }
 
 fn request_span<B>(request: &Request<B>) -> tracing::Span {

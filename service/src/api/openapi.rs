@@ -1,5 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use super::AppState;
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use bytes::Bytes;
@@ -13,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         title = "flipframe",
         description = "Upload photos; get them back as 1280×720 versions rotated 180°, with a processing log of every upload."
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &ProblemCodes),
     tags(
         (name = "images", description = "Uploads, the processing log and downloads"),
         (name = "meta", description = "Liveness and this document")
@@ -43,12 +45,48 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The problem `code` member as the enum of every code the API gives.
+struct ProblemCodes;
+
+impl Modify for ProblemCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Object, Schema, Type};
+        use utoipa::openapi::{RefOr, schema::ObjectBuilder};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(problem))) =
+            components.schemas.get_mut("ProblemExtensions")
+        else {
+            return;
+        };
+        let codes: Object = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Stable machine-readable code."))
+            .enum_values(Some(crate::error::PROBLEM_CODES.iter().copied()))
+            .build();
+        problem
+            .properties
+            .insert("code".to_owned(), RefOr::T(Schema::Object(codes)));
+    }
+}
+
 /// This document, as JSON.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn document() -> impl IntoResponse {
-    static DOCUMENT: OnceLock<Bytes> = OnceLock::new();
-    let json = DOCUMENT.get_or_init(|| {
-        Bytes::from(serde_json::to_vec(&super::openapi()).expect("the OpenAPI document serialises"))
+pub async fn document(State(state): State<AppState>) -> impl IntoResponse {
+    static WITH_PRESIGNED: OnceLock<Bytes> = OnceLock::new();
+    static INLINE_ONLY: OnceLock<Bytes> = OnceLock::new();
+    let presigns = state.store.presigns();
+    let cell = if presigns {
+        &WITH_PRESIGNED
+    } else {
+        &INLINE_ONLY
+    };
+    let json = cell.get_or_init(|| {
+        Bytes::from(
+            serde_json::to_vec(&super::openapi_for(presigns))
+                .expect("the OpenAPI document serialises"),
+        )
     });
     ([(header::CONTENT_TYPE, "application/json")], json.clone())
 }

@@ -21,6 +21,7 @@ pub async fn serve_image(
     request_headers: &HeaderMap,
     key: ObjectKey,
     info: &ImageInfo,
+    disposition: HeaderValue,
 ) -> Result<Response, ApiError> {
     let etag = format!("\"{}\"", info.sha256);
     let validators = [
@@ -49,10 +50,26 @@ pub async fn serve_image(
     })?;
     Ok((
         validators,
-        [(header::CONTENT_TYPE, header_value(&info.content_type)?)],
+        [
+            (header::CONTENT_TYPE, header_value(&info.content_type)?),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         Body::from(bytes),
     )
         .into_response())
+}
+
+/// The file extension of a content type validation found.
+pub fn extension_of(content_type: &str) -> &'static str {
+    match content_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "image/bmp" => "bmp",
+        "image/tiff" => "tiff",
+        _ => "bin",
+    }
 }
 
 fn header_value(text: &str) -> Result<HeaderValue, ApiError> {

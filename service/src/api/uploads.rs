@@ -13,6 +13,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,6 +31,9 @@ pub struct UploadRequest {
     pub filename: Option<String>,
     /// The type the client will send (it is part of the signature); the real
     /// format is still detected from the bytes.
+    #[schema(
+        pattern = "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+    )]
     pub content_type: Option<String>,
 }
 
@@ -51,6 +55,35 @@ pub struct UploadTicket {
     pub entry: LogEntry,
 }
 
+/// The optional JSON object (no body, or `null`, asks for the defaults).
+fn upload_request(body: &[u8]) -> Result<UploadRequest, ApiError> {
+    let refused =
+        |why: String| ApiError::BadRequest(format!("the body is not an upload request: {why}"));
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(UploadRequest::default());
+    }
+    match serde_json::from_slice(body).map_err(|e| refused(e.to_string()))? {
+        serde_json::Value::Null => Ok(UploadRequest::default()),
+        object @ serde_json::Value::Object(_) => {
+            serde_json::from_value(object).map_err(|e| refused(e.to_string()))
+        }
+        _ => Err(refused("not a JSON object".to_owned())),
+    }
+}
+
+/// RFC 6838 `type/subtype` names, as the document's pattern says.
+fn is_media_type(text: &str) -> bool {
+    let name = |part: &str| {
+        (1..=127).contains(&part.len())
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
+    text.split_once('/')
+        .is_some_and(|(kind, subtype)| name(kind) && name(subtype))
+}
+
 /// Start a large upload: get a presigned URL to PUT the image to.
 ///
 /// The entry is `pending` until the image arrives; it is then validated and
@@ -60,8 +93,8 @@ pub struct UploadTicket {
     post,
     path = "/v1/uploads",
     tag = "images",
-    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets a fresh URL for the same entry")),
-    request_body(content = UploadRequest, description = "Optional file name and content type"),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "A retry with the same key gets a fresh URL for the same entry")),
+    request_body(content = Option<UploadRequest>, description = "Optional file name and content type"),
     responses(
         (status = 201, description = "PUT the image to `upload.url`", body = UploadTicket,
          headers(("Location" = String, description = "The new log entry"))),
@@ -69,7 +102,6 @@ pub struct UploadTicket {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with this Idempotency-Key is still in progress", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "This deployment's storage cannot presign uploads", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -77,15 +109,15 @@ pub async fn start_upload(
     State(state): State<AppState>,
     SignedInUser(uploader): SignedInUser,
     headers: HeaderMap,
-    body: Option<Json<UploadRequest>>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request = body.map(|Json(request)| request).unwrap_or_default();
+    let request = upload_request(&body)?;
     let content_type = request
         .content_type
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    if !content_type.is_ascii() || content_type.len() > 255 {
+    if !is_media_type(&content_type) {
         return Err(ApiError::BadRequest(
-            "content_type is not a media type".to_owned(),
+            "content_type is not a media type (type/subtype)".to_owned(),
         ));
     }
     // A repeat gets a fresh URL for the entry it made the first time.

@@ -30,8 +30,16 @@ pub struct LoginArgs {
     #[command(flatten)]
     pub connection: Connection,
     /// Sign in as this user on a dev issuer's "sign in as" page, without a browser.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "username")]
     pub user: Option<String>,
+    /// Sign in to a Cognito user pool with this username and a password
+    /// (USER_PASSWORD_AUTH), without a browser.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the password from the first line of stdin (else FLIPFRAME_PASSWORD,
+    /// else a prompt on the terminal).
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
     /// Port of the local address the sign-in page sends the browser back to
     /// (register http://localhost:PORT/callback with Cognito).
     #[arg(long, default_value_t = 53682)]

@@ -3,7 +3,8 @@
 //! With `--user` on a dev issuer the CLI fills its "sign in as" form itself.
 
 use super::args::LoginArgs;
-use super::profiles::{self, Profile};
+use super::password::{self, PasswordSignIn};
+use super::profiles::{self, Flow, Profile};
 use super::{DEFAULT_ENDPOINT, Problem, http_client};
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -24,11 +25,12 @@ struct SignIn {
     scope: String,
 }
 
+/// An OAuth token endpoint's answer (the user pool's API is read into it too).
 #[derive(Debug, Deserialize)]
-struct Tokens {
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_in: i64,
+pub(super) struct Tokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: i64,
 }
 
 fn random() -> String {
@@ -55,6 +57,36 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
         .json()
         .await
         .context("the service did not say how to sign in")?;
+    let profile = match &args.username {
+        Some(username) => with_password(&http, &settings, &endpoint, username, &args).await?,
+        None => with_code(&http, &settings, &base, &endpoint, &args).await?,
+    };
+    profiles::save(&args.connection.profile, Some(profile))?;
+    let path = profiles::credentials_path()?;
+    if args.connection.json {
+        println!(
+            "{}",
+            serde_json::json!({"endpoint": endpoint, "profile": args.connection.profile, "credentials": path})
+        );
+    } else {
+        eprintln!(
+            "signed in to {endpoint} (profile {}, saved in {})",
+            args.connection.profile,
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The authorization code flow with PKCE, through a browser or, with
+/// `--user` on a dev issuer, its form.
+async fn with_code(
+    http: &reqwest::Client,
+    settings: &serde_json::Value,
+    base: &Url,
+    endpoint: &str,
+    args: &LoginArgs,
+) -> anyhow::Result<Profile> {
     let Some(sign_in) = settings.get("sign_in").filter(|v| !v.is_null()) else {
         bail!("{endpoint} has no sign-in configured (FLIPFRAME_COGNITO_DOMAIN); use --token");
     };
@@ -84,7 +116,7 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
         None => through_browser(&authorize, args.callback_port, &state).await?,
     };
     let tokens: Tokens = token_request(
-        &http,
+        http,
         &sign_in.token_endpoint,
         &[
             ("grant_type", "authorization_code"),
@@ -95,29 +127,42 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
         ],
     )
     .await?;
-    let profile = Profile {
-        endpoint: endpoint.clone(),
+    Ok(Profile {
+        endpoint: endpoint.to_owned(),
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
         expires_at: chrono::Utc::now().timestamp() + tokens.expires_in,
         token_endpoint: sign_in.token_endpoint,
         client_id: sign_in.client_id,
+        flow: Flow::AuthorizationCode,
+    })
+}
+
+/// USER_PASSWORD_AUTH against the user pool the service names.
+async fn with_password(
+    http: &reqwest::Client,
+    settings: &serde_json::Value,
+    endpoint: &str,
+    username: &str,
+    args: &LoginArgs,
+) -> anyhow::Result<Profile> {
+    let Some(pool) = settings.get("password_sign_in").filter(|v| !v.is_null()) else {
+        bail!(
+            "{endpoint} has no user pool to sign in to with a password (a dev issuer takes --user NAME)"
+        );
     };
-    profiles::save(&args.connection.profile, Some(profile))?;
-    let path = profiles::credentials_path()?;
-    if args.connection.json {
-        println!(
-            "{}",
-            serde_json::json!({"endpoint": endpoint, "profile": args.connection.profile, "credentials": path})
-        );
-    } else {
-        eprintln!(
-            "signed in to {endpoint} (profile {}, saved in {})",
-            args.connection.profile,
-            path.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    let pool: PasswordSignIn = serde_json::from_value(pool.clone())?;
+    let password = password::read_password(args.password_stdin, username)?;
+    let tokens = password::sign_in(http, &pool, username, &password).await?;
+    Ok(Profile {
+        endpoint: endpoint.to_owned(),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+        expires_at: chrono::Utc::now().timestamp() + tokens.expires_in,
+        token_endpoint: pool.user_pool_api,
+        client_id: pool.client_id,
+        flow: Flow::UserPassword,
+    })
 }
 
 /// A renewed profile from its refresh token.
@@ -126,16 +171,29 @@ pub async fn refresh(http: &reqwest::Client, profile: &Profile) -> anyhow::Resul
         .refresh_token
         .as_deref()
         .context("the sign-in has no refresh token")?;
-    let tokens: Tokens = token_request(
-        http,
-        &profile.token_endpoint,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", &profile.client_id),
-            ("refresh_token", refresh_token),
-        ],
-    )
-    .await?;
+    let tokens = match profile.flow {
+        Flow::AuthorizationCode => {
+            token_request(
+                http,
+                &profile.token_endpoint,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", &profile.client_id),
+                    ("refresh_token", refresh_token),
+                ],
+            )
+            .await?
+        }
+        Flow::UserPassword => {
+            password::refresh(
+                http,
+                &profile.token_endpoint,
+                &profile.client_id,
+                refresh_token,
+            )
+            .await?
+        }
+    };
     Ok(Profile {
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token.or(profile.refresh_token.clone()),

@@ -7,6 +7,7 @@ pub mod args;
 mod download;
 mod log_view;
 mod login;
+mod password;
 mod profiles;
 mod progress;
 mod upload;

@@ -17,6 +17,19 @@ pub struct Profile {
     /// Absolute, so a refresh needs no round trip to the service first.
     pub token_endpoint: String,
     pub client_id: String,
+    /// Which endpoint `token_endpoint` is, so a refresh speaks its language.
+    #[serde(default)]
+    pub flow: Flow,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// The OAuth 2.0 token endpoint (Hosted UI or dev issuer).
+    #[default]
+    AuthorizationCode,
+    /// The user pool's InitiateAuth API (`login --username`).
+    UserPassword,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -35,6 +35,9 @@ pub const ROUTES: [&str; 6] = [
 pub struct ConsoleSettings {
     /// Absent when this deployment has no sign-in page configured.
     pub sign_in: Option<SignInEndpoints>,
+    /// Where `flipframe login --username` signs in with a password (the user
+    /// pool's InitiateAuth API); absent on the dev issuer.
+    pub password_sign_in: Option<PasswordSignIn>,
     pub upload: UploadSettings,
     /// Origins other than this one the page may call: the token endpoint's,
     /// and object storage's for presigned transfers.
@@ -65,6 +68,12 @@ impl SignInEndpoints {
             scope: "openid email profile".to_owned(),
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordSignIn {
+    pub user_pool_api: String,
+    pub client_id: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,8 +119,23 @@ impl ConsoleSettings {
             );
         }
         connect_origins.dedup();
+        let password_sign_in = match &config.auth {
+            AuthMode::Cognito {
+                user_pool_api: Some(api),
+                client_ids,
+                hosted_ui,
+                ..
+            } => Some(PasswordSignIn {
+                user_pool_api: api.clone(),
+                client_id: hosted_ui
+                    .as_ref()
+                    .map_or_else(|| client_ids[0].clone(), |ui| ui.client_id.clone()),
+            }),
+            _ => None,
+        };
         Self {
             sign_in,
+            password_sign_in,
             upload: UploadSettings {
                 max_bytes: config.limits.max_body_bytes,
                 inline_max_bytes: config.max_inline_bytes.filter(|_| object_storage),

@@ -13,6 +13,7 @@ mod page;
 
 pub use grants::{CODE_TTL, GrantError, Grants, REFRESH_TTL};
 
+use crate::error::problem_response;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -20,7 +21,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use grants::{CodeRequest, valid_challenge};
-use problem_details::ProblemDetails;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
@@ -493,14 +493,16 @@ struct OAuthError<'a> {
 
 /// A problem document that is also an RFC 6749 error response.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut response = ProblemDetails::from_status_code(status)
-        .with_detail(description)
-        .with_extensions(OAuthError {
+    let mut response = problem_response(
+        status,
+        error,
+        description.to_owned(),
+        OAuthError {
             code: error,
             error,
             error_description: description,
-        })
-        .into_response();
+        },
+    );
     token_headers(response.headers_mut());
     response
 }

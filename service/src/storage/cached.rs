@@ -71,6 +71,10 @@ impl ObjectStore for CachedStore {
         self.inner.delete(key).await
     }
 
+    fn presigns(&self) -> bool {
+        self.inner.presigns()
+    }
+
     async fn presign_get(
         &self,
         key: &ObjectKey,

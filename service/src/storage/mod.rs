@@ -82,6 +82,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Removes the object; removing a missing object is not an error.
     async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError>;
 
+    /// Whether `presign_put` hands out URLs (the presigned upload route
+    /// exists only where it does).
+    fn presigns(&self) -> bool {
+        false
+    }
+
     /// A short-lived URL to GET the object directly; `None` where the backend
     /// cannot hand one out.
     async fn presign_get(

@@ -147,6 +147,10 @@ impl ObjectStore for S3Store {
         Ok(Some(request.uri().to_owned()))
     }
 
+    fn presigns(&self) -> bool {
+        true
+    }
+
     async fn presign_put(
         &self,
         key: &ObjectKey,

@@ -33,6 +33,7 @@ pub async fn spawn_cognito_app(
             jwks_url,
             min_refresh,
             hosted_ui: None,
+            user_pool_api: None,
         };
         config.external_tokens =
             ExternalTokens::parse(&format!("partner-a:{}", hash_token(&external).unwrap()))

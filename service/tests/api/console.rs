@@ -231,6 +231,7 @@ async fn the_console_works_on_s3_and_dynamodb_through_the_cognito_hosted_ui() {
                 base_url: hosted,
                 client_id,
             }),
+            user_pool_api: None,
         };
     })
     .await;

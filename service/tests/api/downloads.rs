@@ -125,7 +125,7 @@ async fn the_dev_issuer_publishes_its_jwks() {
 }
 
 #[tokio::test]
-async fn presigned_uploads_need_object_storage() {
+async fn presigned_uploads_exist_only_on_object_storage() {
     let app = spawn_app().await;
     let response = app
         .client
@@ -135,7 +135,18 @@ async fn presigned_uploads_need_object_storage() {
         .send()
         .await
         .unwrap();
-    assert_problem(response, 501, "not_available").await;
+    assert_problem(response, 404, "not_found").await;
+    let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert!(
+        document["paths"].get("/v1/uploads").is_none(),
+        "the document says so too"
+    );
+    let codes =
+        &document["components"]["schemas"]["ProblemExtensions"]["properties"]["code"]["enum"];
+    assert!(
+        codes.as_array().unwrap().iter().any(|c| c == "not_found"),
+        "every problem code is listed: {codes}"
+    );
     let log: Value = app.get("/v1/images").await.json().await.unwrap();
     assert_eq!(
         log["items"],

@@ -180,6 +180,7 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     assert_eq!(content_type, "application/problem+json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], code, "problem: {body}");
+    assert_eq!(body["type"], format!("urn:flipframe:problem:{code}"));
     assert_eq!(body["status"], status);
     assert!(
         body["title"].is_string() && body["detail"].is_string(),

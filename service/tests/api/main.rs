@@ -10,6 +10,7 @@ mod client;
 mod console;
 mod downloads;
 mod helpers;
+mod hygiene;
 mod jwks;
 mod log;
 mod recovery;

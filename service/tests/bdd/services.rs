@@ -3,7 +3,9 @@
 //! Gateway and S3 events. Both answer the same `ApiRequest`.
 
 use crate::support::process::{Lifeline, free_port, wait_for_port};
-use crate::targets::{Data, JWKS_MIN_REFRESH, PREFIX, Target, Variant, original_in_storage};
+use crate::targets::{
+    Data, Issuer, JWKS_MIN_REFRESH, PREFIX, Target, Variant, original_in_storage,
+};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -116,6 +118,13 @@ impl ProcessService {
             ),
             ("RUST_LOG".into(), "info".into()),
         ];
+        if let Issuer::Moto { .. } = variant.issuer {
+            // `flipframe login --username` signs in through moto's user pool API.
+            env.push((
+                "FLIPFRAME_COGNITO_API_URL".into(),
+                format!("{}/", target.endpoints.moto),
+            ));
+        }
         match data {
             Data::Folder(folder) => {
                 env.push(("FLIPFRAME_DATA_DIR".into(), folder.display().to_string()))
@@ -232,6 +241,7 @@ impl LambdaService {
             jwks_url,
             min_refresh: humantime::parse_duration(JWKS_MIN_REFRESH).unwrap(),
             hosted_ui: None,
+            user_pool_api: None,
         };
         config.external_tokens =
             flipframe::auth::ExternalTokens::parse(&variant.external_tokens).unwrap();

@@ -22,6 +22,8 @@ pub struct FlipframeWorld {
     scenario: String,
     /// Bearer credentials of the signed-in user (or whatever is being tried).
     pub credentials: Option<String>,
+    /// Headers sent with every request besides the credentials (a second credential).
+    pub extra_headers: Vec<(String, String)>,
     /// Tokens of other signed-in users, by name.
     pub others: HashMap<String, String>,
     pub response: Option<ApiResponse>,
@@ -76,6 +78,7 @@ impl FlipframeWorld {
             variant: Variant::default(),
             scenario: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             credentials: None,
+            extra_headers: Vec::new(),
             others: HashMap::new(),
             response: None,
             uploads: Vec::new(),
@@ -113,6 +116,7 @@ impl FlipframeWorld {
         body: Option<Vec<u8>>,
     ) -> &ApiResponse {
         let mut headers = headers;
+        headers.extend(self.extra_headers.iter().cloned());
         if let Some(token) = &self.credentials {
             headers.push(("authorization".into(), format!("Bearer {token}")));
         }

@@ -22,14 +22,27 @@ impl Run {
 
 /// `flipframe ARGS` against `endpoint`, its sign-ins kept in `config`.
 pub async fn flipframe(config: &Path, endpoint: &str, args: &[&str]) -> Run {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipframe"))
+    flipframe_fed(config, endpoint, args, "").await
+}
+
+/// The same, with `stdin` typed into its standard input.
+pub async fn flipframe_fed(config: &Path, endpoint: &str, args: &[&str], stdin: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipframe"))
         .args(args)
         .env("FLIPFRAME_CONFIG_DIR", config)
         .env("FLIPFRAME_ENDPOINT", endpoint)
         .env_remove("FLIPFRAME_TOKEN")
-        .output()
-        .await
+        .env_remove("FLIPFRAME_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -122,6 +122,20 @@ async fn hold(world: &mut FlipframeWorld, token: String) {
                 .mint(&edit(access, json!({"token_use": "refresh"})))
                 .await
         }
+        "a valid access token and an X-Api-Key at once" => {
+            world
+                .extra_headers
+                .push(("x-api-key".into(), "a-second-credential-of-any-kind".into()));
+            cognito.mint(&access).await
+        }
+        "a valid access token sent twice" => {
+            let genuine = cognito.mint(&access).await;
+            world
+                .extra_headers
+                .push(("authorization".into(), format!("Bearer {genuine}")));
+            genuine
+        }
+        "an external token shorter than any the service issues" => "short".to_owned(),
         other => panic!("no token is called {other:?}"),
     };
     world.credentials = Some(credentials);

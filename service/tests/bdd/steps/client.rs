@@ -1,6 +1,6 @@
 //! The `flipframe` client commands, run as a person runs them.
 
-use crate::support::cli_client::{Run, flipframe};
+use crate::support::cli_client::{Run, flipframe_fed};
 use crate::support::images::{jpeg, quadrants};
 use crate::world::FlipframeWorld;
 use cucumber::{given, then, when};
@@ -15,11 +15,16 @@ impl FlipframeWorld {
     }
 
     async fn run_client(&mut self, args: &[&str]) -> &Run {
+        self.run_client_fed(args, "").await
+    }
+
+    /// A client command with `stdin` typed at it.
+    async fn run_client_fed(&mut self, args: &[&str], stdin: &str) -> &Run {
         let endpoint = self.endpoint().await;
         let config = self
             .client_config
             .get_or_insert_with(|| tempfile::tempdir().unwrap());
-        let run = flipframe(config.path(), &endpoint, args).await;
+        let run = flipframe_fed(config.path(), &endpoint, args, stdin).await;
         self.client_run = Some(run);
         self.client_run.as_ref().unwrap()
     }
@@ -35,6 +40,41 @@ async fn login(world: &mut FlipframeWorld, name: String) {
     let me = world.me.clone();
     let run = world.run_client(&["login", "--user", &me]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[when(regex = r#"^"(.+)" signs in with the flipframe command and (?:his|her|their) password$"#)]
+async fn login_with_password(world: &mut FlipframeWorld, name: String) {
+    world.me = world.username(&name);
+    let me = world.me.clone();
+    let password = format!("{}\n", world.passwords[&name]);
+    let args = ["login", "--username", &me, "--password-stdin"];
+    let run = world.run_client_fed(&args, &password).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[when(regex = r#"^"(.+)" signs in with the flipframe command and a wrong password$"#)]
+async fn login_with_wrong_password(world: &mut FlipframeWorld, name: String) {
+    let username = world.username(&name);
+    let args = ["login", "--username", &username, "--password-stdin"];
+    world.run_client_fed(&args, "not-the-password\n").await;
+}
+
+#[when("the saved sign-in runs out")]
+async fn sign_in_runs_out(world: &mut FlipframeWorld) {
+    let path = world
+        .client_config
+        .as_ref()
+        .unwrap()
+        .path()
+        .join("credentials.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for profile in saved["profiles"].as_object_mut().unwrap().values_mut() {
+        profile["expires_at"] = chrono::Utc::now().timestamp().into();
+        // A token the service would refuse: only a refresh can make the next command work.
+        profile["access_token"] = "expired".into();
+    }
+    std::fs::write(&path, serde_json::to_vec(&saved).unwrap()).unwrap();
 }
 
 #[given(expr = "I have a folder of {int} photos and {int} files that are not images")]
@@ -121,6 +161,11 @@ async fn picture(world: &mut FlipframeWorld) {
     assert_eq!((image.width(), image.height()), (1280, 720));
 }
 
+#[when("I list the log with the flipframe command")]
+async fn list(world: &mut FlipframeWorld) {
+    world.run_client(&["log", "--json"]).await;
+}
+
 #[when("I list the log with the flipframe command without signing in")]
 async fn unsigned(world: &mut FlipframeWorld) {
     world.run_client(&["log"]).await;
@@ -130,4 +175,21 @@ async fn unsigned(world: &mut FlipframeWorld) {
 async fn tells(world: &mut FlipframeWorld, command: String) {
     let run = world.client_run();
     assert!(run.stderr.contains(&command), "{}", run.stderr);
+}
+
+#[then(expr = "it says {string}")]
+async fn says(world: &mut FlipframeWorld, words: String) {
+    let run = world.client_run();
+    assert!(run.stderr.contains(&words), "{}", run.stderr);
+}
+
+#[then(expr = "it lists {int} upload(s) of {string}")]
+async fn lists_uploads_of(world: &mut FlipframeWorld, count: usize, name: String) {
+    let uploader = world.username(&name);
+    let lines = world.client_run().lines();
+    let theirs = lines
+        .iter()
+        .filter(|l| l["uploader"]["username"] == uploader.as_str())
+        .count();
+    assert_eq!(theirs, count, "{lines:#?}");
 }
