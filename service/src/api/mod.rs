@@ -182,7 +182,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The document of one runtime: with or without presigned uploads.
 pub fn openapi_for(presigned_uploads: bool) -> utoipa::openapi::OpenApi {
-    routes(presigned_uploads).split_for_parts().1
+    use utoipa::Modify;
+    let mut document = routes(presigned_uploads).split_for_parts().1;
+    openapi::ProblemCodes.modify(&mut document);
+    document
 }
 
 fn request_span<B>(request: &Request<B>) -> tracing::Span {

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         title = "flipframe",
         description = "Upload photos; get them back as 1280×720 versions rotated 180°, with a processing log of every upload."
     ),
-    modifiers(&SecuritySchemes, &ProblemCodes),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "images", description = "Uploads, the processing log and downloads"),
         (name = "meta", description = "Liveness and this document")
@@ -45,8 +45,9 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The problem `code` member as the enum of every code the API gives.
-struct ProblemCodes;
+/// The problem `code` member as the enum of every code the API gives
+/// (applied to the finished document: the routes bring the schemas).
+pub struct ProblemCodes;
 
 impl Modify for ProblemCodes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
