@@ -28,8 +28,8 @@ Feature: The command-line client
   @moto-cognito
   Scenario: Signing in to a Cognito user pool with a password, and staying signed in
     Given a user "frank" with a password exists in the moto user pool
-    When "frank" signs in with the flipframe command and his password
     And I have a folder of 1 photos and 0 files that are not images
+    When "frank" signs in with the flipframe command and his password
     And I upload the folder with the flipframe command and wait
     Then the command exits with code 0
     When the saved sign-in runs out

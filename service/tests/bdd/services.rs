@@ -294,11 +294,15 @@ impl LambdaService {
 impl Service for LambdaService {
     async fn send(&self, request: ApiRequest) -> ApiResponse {
         let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
-        let mut headers: serde_json::Map<String, Value> = request
-            .headers
-            .iter()
-            .map(|(name, value)| (name.to_lowercase(), json!(value)))
-            .collect();
+        // API Gateway's v2 payload joins a repeated header's values with commas.
+        let mut headers = serde_json::Map::<String, Value>::new();
+        for (name, value) in &request.headers {
+            let joined = match headers.get(&name.to_lowercase()) {
+                Some(Value::String(earlier)) => format!("{earlier},{value}"),
+                _ => value.clone(),
+            };
+            headers.insert(name.to_lowercase(), json!(joined));
+        }
         headers.insert(
             "host".into(),
             json!("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"),
