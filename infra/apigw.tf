@@ -15,6 +15,7 @@ locals {
     "GET /v1/images/{id}/transformed",
     "HEAD /v1/images/{id}/transformed",
     "GET /healthz",
+    "GET /readyz",
     "GET /openapi.json",
   ]
   # The web console: its page, the sign-in callback and its assets. Open: a
@@ -77,7 +78,7 @@ resource "aws_apigatewayv2_route" "user" {
 }
 
 resource "aws_apigatewayv2_route" "open" {
-  #checkov:skip=CKV_AWS_309:Open on purpose: the transformed download takes external tokens that no gateway authorizer knows, so the function verifies every credential itself; /healthz and /openapi.json are public
+  #checkov:skip=CKV_AWS_309:Open on purpose: the transformed download takes external tokens that no gateway authorizer knows, so the function verifies every credential itself; /healthz, /readyz and /openapi.json are public
   for_each           = toset(local.open_routes)
   api_id             = aws_apigatewayv2_api.http.id
   route_key          = each.value

@@ -3,6 +3,7 @@
 # in all (split evenly), AddressSanitizer on (the C decoders included), seeded
 # from the repo's fixtures and generated images, with a dictionary per format.
 # Prints `target, execs, corpus, crashes`; exits 1 when anything crashed.
+# libFuzzer's own output stays in service/fuzz/logs/TARGET.log.
 # Crash inputs land in service/fuzz/artifacts/TARGET/: copy them into
 # service/tests/fuzz-regressions/TARGET/ and `cargo test --test fuzz_regressions`
 # keeps them fixed.
@@ -62,7 +63,8 @@ status=0
 printf '%-16s %10s %7s %8s\n' target execs corpus crashes
 for target in "${targets[@]}"; do
     [ -d "$fuzz/corpus/$target" ] || seed "$target"
-    log=$(mktemp)
+    mkdir -p "$fuzz/logs"
+    log=$fuzz/logs/$target.log
     (cd "$fuzz" && cargo fuzz run -O --debug-assertions --features flipframe/fuzzing "$target" -- \
         -max_total_time="$per_target" -print_final_stats=1 -rss_limit_mb=4096 -timeout=10 \
         -max_len=1048576 -dict="dictionaries/$(dictionary "$target").dict" >"$log" 2>&1) || true
@@ -74,6 +76,5 @@ for target in "${targets[@]}"; do
         status=1
         grep -E 'ERROR|panicked|SUMMARY' "$log" | head -5 || tail -20 "$log"
     fi
-    rm -f "$log"
 done
 exit "$status"

@@ -137,6 +137,7 @@ impl Backends {
                 .iter()
                 .filter_map(|origin| HeaderValue::from_str(origin).ok())
                 .collect(),
+            readiness: Arc::default(),
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsSettings {
@@ -52,7 +53,15 @@ pub struct Aws {
 }
 
 pub async fn sdk_config(settings: &AwsSettings) -> Aws {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // A backend that stops answering fails the request within seconds (a
+    // 503 the client retries) instead of holding it: connect fast, and bound
+    // each attempt and the whole call, retries included, well under a lease.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(8))
+        .operation_timeout(Duration::from_secs(20))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
     if let Some(endpoint) = &settings.endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }

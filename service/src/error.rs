@@ -111,6 +111,11 @@ pub enum ApiError {
     Busy,
     #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
     KeyInUse,
+    #[error("this Idempotency-Key was used for a different request body")]
+    KeyReused,
+    /// The storage or the log did not answer: a transient outage.
+    #[error("the service cannot reach its storage or its log right now; retry shortly")]
+    Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -141,18 +146,25 @@ pub const PROBLEM_CODES: &[&str] = &[
     "too_many_uploads",
     "busy",
     "idempotency_key_in_use",
+    "idempotency_key_reused",
+    "backend_unavailable",
     "internal_error",
 ];
 
+/// A backend failure is taken for an outage (a 503 to retry); the ledger's
+/// rule violations are ours (a 500).
 impl From<LedgerError> for ApiError {
     fn from(error: LedgerError) -> Self {
-        Self::Internal(error.into())
+        match error {
+            LedgerError::Backend(_) => Self::Unavailable(error.into()),
+            other => Self::Internal(other.into()),
+        }
     }
 }
 
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
-        Self::Internal(error.into())
+        Self::Unavailable(error.into())
     }
 }
 
@@ -175,6 +187,8 @@ impl ApiError {
             Self::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::KeyInUse => StatusCode::CONFLICT,
+            Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -194,6 +208,8 @@ impl ApiError {
             Self::TooManyUploads { .. } => "too_many_uploads",
             Self::Busy => "busy",
             Self::KeyInUse => "idempotency_key_in_use",
+            Self::KeyReused => "idempotency_key_reused",
+            Self::Unavailable(_) => "backend_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -214,6 +230,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(error) => tracing::error!(error = ?error, "internal error"),
+            Self::Unavailable(error) => tracing::warn!(error = ?error, "backend unavailable"),
             Self::Auth(error) => tracing::info!(reason = %error, "authentication refused"),
             _ => tracing::debug!(error = %self, "client error"),
         }
@@ -244,7 +261,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"flipframe\", error=\"invalid_token\""),
                 );
             }
-            Self::NotReady(_) | Self::Busy => {
+            Self::NotReady(_) | Self::Busy | Self::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             Self::TooManyUploads { .. } | Self::KeyInUse => {
@@ -305,6 +322,8 @@ mod tests {
             ApiError::TooManyUploads { limit: 1 },
             ApiError::Busy,
             ApiError::KeyInUse,
+            ApiError::KeyReused,
+            ApiError::Unavailable(anyhow::anyhow!("x")),
             ApiError::internal(anyhow::anyhow!("x")),
         ]);
         let mut seen = Vec::new();

@@ -8,6 +8,8 @@
 //! first request is taken to be in flight (409, retry) for `IN_FLIGHT`,
 //! after which the binding is stale and the new request takes it over. A
 //! refused attempt (nothing stored) does not hold its key: the retry runs.
+//! A repeat must carry the same request: another body under a used key is
+//! a client bug, answered 422 rather than silently replayed.
 
 use super::AppState;
 use crate::error::ApiError;
@@ -69,9 +71,23 @@ pub async fn admit(
     Err(ApiError::KeyInUse)
 }
 
-/// Refused at upload: failed with nothing stored.
+/// Failed with nothing kept: refused at upload, or its original never
+/// reached the storage (an outage, or a crash between entry and original).
 fn refused(entry: &LogEntry) -> bool {
-    entry.status == Status::Failed && entry.original.is_none()
+    entry.status == Status::Failed
+        && (entry.original.is_none()
+            || entry.failure.as_ref().is_some_and(|failure| {
+                ["storage_unavailable", "original_missing"].contains(&failure.code.as_str())
+            }))
+}
+
+/// A replayed upload must bring the bytes the first request stored.
+pub fn check_same_body(entry: &LogEntry, bytes: &[u8]) -> Result<(), ApiError> {
+    let digest = hex::encode(Sha256::digest(bytes));
+    match &entry.original {
+        Some(original) if original.sha256 == digest => Ok(()),
+        _ => Err(ApiError::KeyReused),
+    }
 }
 
 fn scoped_key(route: &str, sub: &str, value: &[u8]) -> String {

@@ -12,9 +12,9 @@ use crate::jobs::{Job, describe};
 use crate::ledger::{Failure, ImageInfo, LogEntry, LogQuery, Status, Uploader};
 use crate::pipeline::{Encoded, OutputFormat, Rejection};
 use crate::sandbox::{Mode, TransformRequest};
-use crate::storage::ObjectKey;
+use crate::storage::{ObjectKey, StorageError};
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -81,11 +81,12 @@ pub struct UploadForm {
         (status = 408, description = "The body arrived slower than the minimum rate (`body_too_slow`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with this Idempotency-Key is still in progress (`idempotency_key_in_use`)", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u32))),
+        (status = 422, description = "This Idempotency-Key was used with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not an accepted image format", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "This caller has its maximum of uploads in flight (`too_many_uploads`)", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u32))),
-        (status = 503, description = "The upload memory budget is full (`busy`)", body = Problem, content_type = "application/problem+json",
+        (status = 503, description = "The upload memory budget is full (`busy`), or the storage or the log is out (`backend_unavailable`)", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u32))),
     ),
     security(("bearer" = []))
@@ -128,22 +129,22 @@ async fn receive(
             limit: admission.settings.uploads_per_caller,
         });
     };
-    let id = match idempotency::admit(state, request.headers(), "images", &uploader).await? {
-        Admitted::Fresh(id) => id,
-        Admitted::Replay(entry) => return Ok(accepted(*entry, true)),
-    };
+    let admitted = idempotency::admit(state, request.headers(), "images", &uploader).await?;
     let query_filename = params.filename.as_deref().and_then(clean_filename);
     let limit = state.limits.max_body_bytes;
     let (parts, body) = request.into_parts();
     let meter = admission.meter(body);
     // Holds the body's memory charge until its bytes are stored.
     let _charge = meter.charge();
-    let body = match read_upload(Request::from_parts(parts, Body::empty()), limit, meter).await {
-        Ok(body) => body,
-        Err(ApiError::Rejected(rejection)) => {
+    let body = read_upload(Request::from_parts(parts, Body::empty()), limit, meter).await;
+    let (id, body) = match (admitted, body) {
+        (Admitted::Fresh(id), Ok(body)) => (id, body),
+        (Admitted::Replay(entry), Ok(body)) => return resume(state, *entry, body.bytes).await,
+        // A repeat's refusal is answered, not logged: its entry exists.
+        (Admitted::Fresh(id), Err(ApiError::Rejected(rejection))) => {
             return refuse(state, id, query_filename, uploader, rejection).await;
         }
-        Err(other) => return Err(other),
+        (_, Err(other)) => return Err(other),
     };
     let filename = body
         .filename
@@ -157,22 +158,53 @@ async fn receive(
         Err(rejection) => return refuse(state, id, filename, uploader, rejection).await,
     };
 
-    let key = ObjectKey::original(id);
-    state
-        .store
-        .put(&key, body.bytes, &original.content_type)
-        .await?;
+    // Recorded before it is stored: a crash in between leaves an entry the
+    // sweep ends as `original_missing`, never an original no entry names.
+    let content_type = original.content_type.clone();
     let entry = LogEntry::new_pending(id, filename, uploader, original);
-    if let Err(error) = state.ledger.insert(&entry).await {
-        // No entry, no object: never leave an orphan behind.
-        if let Err(cleanup) = state.store.delete(&key).await {
-            tracing::error!(error = ?cleanup, %key, "could not remove the original of a failed upload");
-        }
+    state.ledger.insert(&entry).await?;
+    let key = ObjectKey::original(id);
+    if let Err(error) = state.store.put(&key, body.bytes, &content_type).await {
+        abandon(state, id, &key, &error).await;
         return Err(error.into());
     }
     state.jobs.enqueue(Job { id, transformed });
     tracing::info!(%id, uploader = %entry.uploader.username, "upload accepted");
     Ok(accepted(entry, false))
+}
+
+/// Answers a repeated upload with the entry the first request made. One still
+/// `pending` may have lost its original with a crash after the entry was
+/// written: the retry brings the same bytes, so they are stored (again, which
+/// is harmless: the same bytes under the same key) and processing queued.
+async fn resume(state: &AppState, entry: LogEntry, bytes: Bytes) -> Result<Response, ApiError> {
+    idempotency::check_same_body(&entry, &bytes)?;
+    if entry.status == Status::Pending
+        && let Some(original) = &entry.original
+    {
+        let key = ObjectKey::original(entry.id);
+        state.store.put(&key, bytes, &original.content_type).await?;
+        state.jobs.enqueue(Job {
+            id: entry.id,
+            transformed: None,
+        });
+    }
+    Ok(accepted(entry, true))
+}
+
+/// Ends the entry of an upload whose original could not be stored, and
+/// removes whatever part of a write the store may have kept.
+async fn abandon(state: &AppState, id: Uuid, key: &ObjectKey, error: &StorageError) {
+    let failure = Failure {
+        code: "storage_unavailable".to_owned(),
+        message: format!("the original could not be stored: {error}"),
+    };
+    if let Err(failed) = state.ledger.fail(id, failure).await {
+        tracing::warn!(error = ?failed, %key, "the entry stays for the sweep to end");
+    }
+    if let Err(cleanup) = state.store.delete(key).await {
+        tracing::warn!(error = ?cleanup, %key, "could not remove a failed original");
+    }
 }
 
 /// 202 with the entry; a replay says so (the draft IETF header's name).

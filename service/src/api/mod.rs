@@ -65,6 +65,8 @@ pub struct AppState {
     pub console: Arc<ConsoleSettings>,
     /// Browser origins besides this one allowed to call the API (CORS).
     pub cors_origins: Vec<HeaderValue>,
+    /// The last backend probe `/readyz` answered with.
+    pub readiness: Arc<health::ReadinessProbe>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +169,7 @@ fn routes(presigned_uploads: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(images::original))
         .routes(routes!(images::transformed))
         .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .routes(routes!(openapi::document));
     if presigned_uploads {
         routes.routes(routes!(uploads::start_upload))
@@ -185,6 +188,7 @@ pub fn openapi_for(presigned_uploads: bool) -> utoipa::openapi::OpenApi {
     use utoipa::Modify;
     let mut document = routes(presigned_uploads).split_for_parts().1;
     openapi::ProblemCodes.modify(&mut document);
+    openapi::BackendOutages.modify(&mut document);
     document
 }
 

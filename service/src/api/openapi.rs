@@ -72,6 +72,55 @@ impl Modify for ProblemCodes {
     }
 }
 
+/// Every `/v1` operation reads the log or the storage, so each may answer
+/// `backend_unavailable` while one is out (added where a route names no 503).
+pub struct BackendOutages;
+
+impl Modify for BackendOutages {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let outage = ResponseBuilder::new()
+            .description("The storage or the log is out for now (`backend_unavailable`); retry")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(
+                        utoipa::openapi::schema::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::Integer),
+                    ))
+                    .build(),
+            )
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| RefOr::T(outage.clone()));
+            }
+        }
+    }
+}
+
 /// This document, as JSON.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn document(State(state): State<AppState>) -> impl IntoResponse {

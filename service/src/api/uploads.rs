@@ -102,6 +102,7 @@ fn is_media_type(text: &str) -> bool {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with this Idempotency-Key is still in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "This Idempotency-Key was used with another file name (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -121,8 +122,11 @@ pub async fn start_upload(
         ));
     }
     // A repeat gets a fresh URL for the entry it made the first time.
+    let filename = request.filename.as_deref().and_then(clean_filename);
     let replay = match idempotency::admit(&state, &headers, "uploads", &uploader).await? {
         Admitted::Fresh(id) => Err(id),
+        // The file name is what the request recorded: another is another request.
+        Admitted::Replay(entry) if entry.filename != filename => return Err(ApiError::KeyReused),
         Admitted::Replay(entry) => Ok(*entry),
     };
     let id = match &replay {
@@ -140,7 +144,6 @@ pub async fn start_upload(
     let entry = match replay {
         Ok(entry) => entry,
         Err(_) => {
-            let filename = request.filename.as_deref().and_then(clean_filename);
             let entry = LogEntry::new_awaiting_upload(id, filename, uploader);
             state.ledger.insert(&entry).await?;
             tracing::info!(%id, uploader = %entry.uploader.username, "presigned upload started");

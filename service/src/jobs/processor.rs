@@ -55,13 +55,15 @@ impl Processor {
             return Ok(Outcome::Skipped);
         }
         let key = ObjectKey::original(id);
-        // A presigned upload may not have arrived yet: look before claiming,
-        // since that is not an error until its window has passed.
         let awaiting_upload = entry.original.is_none();
+        // The API hands over a prepared job only once the original is stored.
+        let prepared = transformed.filter(|_| !awaiting_upload);
         let mut original = None;
-        if awaiting_upload {
+        if prepared.is_none() {
+            // The entry is written before its original: look before claiming,
+            // since a missing original is no error until its window has passed.
             original = self.store.get(&key).await?;
-            if original.is_none() && !upload_window_passed(&entry) {
+            if original.is_none() && !self.arrival_window_passed(&entry) {
                 return Ok(Outcome::Skipped);
             }
         }
@@ -75,13 +77,9 @@ impl Processor {
                 "processing was attempted too many times",
             )
             .await?
-        } else if let Some(encoded) = transformed.filter(|_| !awaiting_upload) {
+        } else if let Some(encoded) = prepared {
             self.store_result(&entry, None, encoded).await?
         } else {
-            // Everyone else downloads only once the entry is theirs.
-            if !awaiting_upload {
-                original = self.store.get(&key).await?;
-            }
             match original {
                 None if awaiting_upload => {
                     self.give_up(id, "upload_missing", "the upload never arrived")
@@ -91,7 +89,7 @@ impl Processor {
                     self.give_up(
                         id,
                         "original_missing",
-                        "the original is no longer in storage",
+                        "the original was never stored (the upload was interrupted) or is gone",
                     )
                     .await?
                 }
@@ -207,7 +205,17 @@ pub fn describe(bytes: &[u8], source: &Validated) -> ImageInfo {
     }
 }
 
-fn upload_window_passed(entry: &LogEntry) -> bool {
-    let window = chrono::Duration::from_std(UPLOAD_WINDOW).unwrap_or(chrono::Duration::MAX);
-    Utc::now() > entry.created_at + window
+impl Processor {
+    /// A presigned upload has `UPLOAD_WINDOW` to arrive; a direct one's
+    /// original follows its entry within a lease (the store's timeouts are
+    /// shorter), so after that it was lost with a crashed request.
+    fn arrival_window_passed(&self, entry: &LogEntry) -> bool {
+        let window = if entry.original.is_none() {
+            UPLOAD_WINDOW
+        } else {
+            self.lease
+        };
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        Utc::now() > entry.created_at + window
+    }
 }

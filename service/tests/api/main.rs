@@ -13,5 +13,6 @@ mod helpers;
 mod hygiene;
 mod jwks;
 mod log;
+mod outages;
 mod recovery;
 mod upload;

@@ -308,3 +308,14 @@ async fn a_refused_attempt_does_not_hold_its_key_and_bad_keys_are_refused() {
         assert_problem(response, 400, "bad_request").await;
     }
 }
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_refused_not_replayed() {
+    let app = spawn_app().await;
+    let first = upload_with_key(&app, &app.token, marked_jpeg(), "photo-2").await;
+    assert_eq!(first.status(), 202);
+    let other = upload_with_key(&app, &app.token, png(quadrants(64, 48)), "photo-2").await;
+    assert_problem(other, 422, "idempotency_key_reused").await;
+    let log: serde_json::Value = app.get("/v1/images").await.json().await.unwrap();
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+}

@@ -7,4 +7,5 @@ pub mod cli_client;
 pub mod images;
 pub mod mock_cognito;
 pub mod moto;
+pub mod outage;
 pub mod process;
