@@ -4,10 +4,12 @@
 //!
 //! The key is scoped to the caller and the route, hashed, and bound to the
 //! new entry's id in the ledger before the body is read. A later request
-//! with the key then replays that entry; while it does not exist yet the
-//! first request is taken to be in flight (409, retry) for `IN_FLIGHT`,
-//! after which the binding is stale and the new request takes it over. A
-//! refused attempt (nothing stored) does not hold its key: the retry runs.
+//! with the key then replays that entry. A binding without its entry is an
+//! attempt that made nothing (it crashed, or is still reading its body): the
+//! new request carries on under the bound id, and should both reach the
+//! entry, the ledger keeps the first and the other replays it. So a crash
+//! never holds a key. A refused attempt (nothing stored) does not hold its
+//! key either: the retry runs.
 //! A repeat must carry the same request: another body under a used key is
 //! a client bug, answered 422 rather than silently replayed.
 
@@ -16,12 +18,9 @@ use crate::error::ApiError;
 use crate::ledger::{KeyBinding, LogEntry, Status, Uploader};
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
-use std::time::Duration;
 use uuid::Uuid;
 
 pub const HEADER: &str = "idempotency-key";
-/// How long a binding without its entry is taken for a request in flight.
-const IN_FLIGHT: Duration = Duration::from_secs(120);
 
 pub enum Admitted {
     /// A new request: make the entry under this id.
@@ -51,7 +50,7 @@ pub async fn admit(
     let mut replacing = None;
     // Two rounds at most: a takeover can lose a race only to another taker.
     for _ in 0..3 {
-        let KeyBinding::Existing { id: bound, at } =
+        let KeyBinding::Existing { id: bound, .. } =
             state.ledger.bind_request_key(&key, id, replacing).await?
         else {
             return Ok(Admitted::Fresh(id));
@@ -59,13 +58,7 @@ pub async fn admit(
         match state.ledger.get(bound).await? {
             Some(entry) if !refused(&entry) => return Ok(Admitted::Replay(Box::new(entry))),
             Some(_) => replacing = Some(bound),
-            None => {
-                let age = (chrono::Utc::now() - at).to_std().unwrap_or_default();
-                if age < IN_FLIGHT {
-                    return Err(ApiError::KeyInUse);
-                }
-                replacing = Some(bound);
-            }
+            None => return Ok(Admitted::Fresh(bound)),
         }
     }
     Err(ApiError::KeyInUse)

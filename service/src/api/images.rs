@@ -9,7 +9,7 @@ use super::upload_body::{UploadBody, clean_filename, read_upload};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::jobs::{Job, describe};
-use crate::ledger::{Failure, ImageInfo, LogEntry, LogQuery, Status, Uploader};
+use crate::ledger::{Failure, ImageInfo, LedgerError, LogEntry, LogQuery, Status, Uploader};
 use crate::pipeline::{Encoded, OutputFormat, Rejection};
 use crate::sandbox::{Mode, TransformRequest};
 use crate::storage::{ObjectKey, StorageError};
@@ -79,7 +79,7 @@ pub struct UploadForm {
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "External tokens may not upload", body = Problem, content_type = "application/problem+json"),
         (status = 408, description = "The body arrived slower than the minimum rate (`body_too_slow`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress (`idempotency_key_in_use`)", body = Problem, content_type = "application/problem+json",
+        (status = 409, description = "Requests with this Idempotency-Key raced past each other (`idempotency_key_in_use`): retry", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u32))),
         (status = 422, description = "This Idempotency-Key was used with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
@@ -162,7 +162,15 @@ async fn receive(
     // sweep ends as `original_missing`, never an original no entry names.
     let content_type = original.content_type.clone();
     let entry = LogEntry::new_pending(id, filename, uploader, original);
-    state.ledger.insert(&entry).await?;
+    match state.ledger.insert(&entry).await {
+        Ok(()) => {}
+        // Another attempt under the same Idempotency-Key made it first.
+        Err(LedgerError::Duplicate(_)) => {
+            let first = state.ledger.get(id).await?.ok_or(ApiError::KeyInUse)?;
+            return resume(state, first, body.bytes).await;
+        }
+        Err(other) => return Err(other.into()),
+    }
     let key = ObjectKey::original(id);
     if let Err(error) = state.store.put(&key, body.bytes, &content_type).await {
         abandon(state, id, &key, &error).await;
@@ -275,11 +283,13 @@ pub(super) async fn refuse(
         message: rejection.to_string(),
     };
     tracing::info!(%id, uploader = %uploader.username, code = %failure.code, "upload refused");
-    state
-        .ledger
-        .insert(&LogEntry::new_refused(id, filename, uploader, failure))
-        .await?;
-    Err(ApiError::Refused { rejection, id })
+    let entry = LogEntry::new_refused(id, filename, uploader, failure);
+    match state.ledger.insert(&entry).await {
+        Ok(()) => Err(ApiError::Refused { rejection, id }),
+        // Another attempt under the same Idempotency-Key made the entry.
+        Err(LedgerError::Duplicate(_)) => Err(ApiError::Rejected(rejection)),
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -7,7 +7,7 @@ use super::idempotency::{self, Admitted};
 use super::upload_body::clean_filename;
 use crate::error::{ApiError, Problem};
 use crate::jobs::UPLOAD_WINDOW;
-use crate::ledger::LogEntry;
+use crate::ledger::{LedgerError, LogEntry};
 use crate::storage::ObjectKey;
 use axum::Json;
 use axum::extract::State;
@@ -101,7 +101,7 @@ fn is_media_type(text: &str) -> bool {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Requests with this Idempotency-Key raced past each other: retry", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "This Idempotency-Key was used with another file name (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -145,9 +145,17 @@ pub async fn start_upload(
         Ok(entry) => entry,
         Err(_) => {
             let entry = LogEntry::new_awaiting_upload(id, filename, uploader);
-            state.ledger.insert(&entry).await?;
-            tracing::info!(%id, uploader = %entry.uploader.username, "presigned upload started");
-            entry
+            match state.ledger.insert(&entry).await {
+                Ok(()) => {
+                    tracing::info!(%id, uploader = %entry.uploader.username, "presigned upload started");
+                    entry
+                }
+                // Another attempt under the same Idempotency-Key made it first.
+                Err(LedgerError::Duplicate(_)) => {
+                    state.ledger.get(id).await?.ok_or(ApiError::KeyInUse)?
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
     };
     let ticket = UploadTicket {

@@ -4,7 +4,7 @@
 
 use super::Job;
 use crate::admission::{Admission, BACKGROUND};
-use crate::ledger::{Failure, ImageInfo, LedgerError, LogEntry, SharedLedger};
+use crate::ledger::{Failure, ImageInfo, LedgerError, LogEntry, SharedLedger, Status};
 use crate::pipeline::{self, Limits, TransformSpec, Validated};
 use crate::sandbox::{Mode, SharedTransformer, TransformRequest};
 use crate::storage::{ObjectKey, SharedStore};
@@ -51,7 +51,7 @@ impl Processor {
             tracing::warn!(%id, "no log entry for this id");
             return Ok(Outcome::Skipped);
         };
-        if entry.status.is_finished() {
+        if entry.status.is_finished() || self.leased_to_another(&entry) {
             return Ok(Outcome::Skipped);
         }
         let key = ObjectKey::original(id);
@@ -206,6 +206,13 @@ pub fn describe(bytes: &[u8], source: &Validated) -> ImageInfo {
 }
 
 impl Processor {
+    /// Claimed within a lease ago (a claim stamps `updated_at`): the claim
+    /// would fail, so skip it before fetching the original for nothing.
+    fn leased_to_another(&self, entry: &LogEntry) -> bool {
+        let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+        entry.status == Status::Processing && Utc::now() < entry.updated_at + lease
+    }
+
     /// A presigned upload has `UPLOAD_WINDOW` to arrive; a direct one's
     /// original follows its entry within a lease (the store's timeouts are
     /// shorter), so after that it was lost with a crashed request.
