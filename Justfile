@@ -23,6 +23,8 @@ test: lint localstack-venv browser-tools
     python3 scripts/hostile.py "${CARGO_TARGET_DIR:-target}/debug/flipframe" --cases 250
     # The API against its own OpenAPI document (schemathesis), quick form.
     just api-contract 10
+    # Crashes, graceful stops and rolling restarts, quick form (`just reliability`: the long one).
+    just reliability-quick "${CARGO_TARGET_DIR:-target}/debug/flipframe"
     just bdd-containers
     just infra-lint
     just infra-test
@@ -107,6 +109,37 @@ hostile CASES="2000" SEED="12":
     cargo build --release --quiet --bin flipframe
     python3 scripts/hostile.py "${CARGO_TARGET_DIR:-target}/release/flipframe" --cases {{CASES}} --seed {{SEED}} \
         --photo "$images/jpeg-13mp-4x3-baseline-420.jpg"
+
+# Faults and load, long form: SIGKILL storms (300 uploads, 20 kills) on files +
+# SQLite and on S3 + DynamoDB in moto, graceful stop and rolling restarts, backend
+# outages, Lambda's at-least-once delivery, and the crowd on loopback.
+reliability:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    cargo build --release --quiet --bin flipframe
+    binary="${CARGO_TARGET_DIR:-target}/release/flipframe"
+    python3 scripts/reliability/crash.py "$binary" --uploads 300 --kills 20
+    python3 scripts/reliability/crash.py "$binary" --uploads 300 --kills 20 --moto
+    python3 scripts/reliability/drain.py "$binary" --uploads 120 --rolls 5
+    cargo test --quiet --test api -- outages recovery
+    cargo test --quiet --test lambda -- delivery
+    just load
+
+# The same suites on fewer uploads and kills, against BINARY (a minute or two).
+reliability-quick BINARY:
+    python3 scripts/reliability/crash.py {{BINARY}} --uploads 60 --kills 5
+    python3 scripts/reliability/crash.py {{BINARY}} --uploads 40 --kills 4 --moto
+    python3 scripts/reliability/drain.py {{BINARY}} --uploads 30 --rolls 2
+
+# 200 uploads of real photos from 25 users at once, 20,000 GETs (user JWTs and an
+# external token), then both together: throughput, p50/p99/max, errors, lost, peak RSS.
+load UPLOADS="200" GETS="20000":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    FLIPFRAME_BENCH_PHOTOS="$images/../bench-photos" UPLOADS={{UPLOADS}} GETS={{GETS}} \
+        cargo bench --quiet --bench service -- crowd
 
 # Formatting, clippy with warnings as errors, and the supply chain (licences,
 # bans, sources: no advisory database needed; advisories: `just advisories`).

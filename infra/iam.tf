@@ -89,6 +89,12 @@ data "aws_iam_policy_document" "processor" {
     resources = [aws_dynamodb_table.log.arn]
   }
   statement {
+    # The scheduled sweep lists unfinished entries by status.
+    sid       = "UnfinishedEntries"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.log.arn}/index/*"]
+  }
+  statement {
     sid       = "FailedEvents"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.processor_failures.arn]

@@ -110,3 +110,26 @@ resource "aws_lambda_permission" "api_gateway_invokes_api" {
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
 }
+
+# The scheduled sweep: S3 events cover every original that arrives; this ends
+# what none will (a presigned upload never sent, a direct upload whose
+# original a failure lost) and takes back entries whose processor timed out
+# mid-transform, after their lease.
+resource "aws_cloudwatch_event_rule" "sweep" {
+  name                = "${local.name}-sweep"
+  description         = "Ends flipframe uploads left unfinished: never uploaded, lost or abandoned mid-processing."
+  schedule_expression = var.sweep_schedule
+}
+
+resource "aws_cloudwatch_event_target" "sweep" {
+  rule = aws_cloudwatch_event_rule.sweep.name
+  arn  = aws_lambda_function.processor.arn
+}
+
+resource "aws_lambda_permission" "events_invoke_processor" {
+  statement_id  = "AllowScheduledSweep"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.processor.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.sweep.arn
+}

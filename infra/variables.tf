@@ -65,6 +65,17 @@ variable "processor_timeout_seconds" {
   }
 }
 
+variable "sweep_schedule" {
+  description = "How often the processor sweeps unfinished uploads (an EventBridge schedule expression). Presigned uploads get 20 minutes to arrive."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.sweep_schedule))
+    error_message = "sweep_schedule must be rate(...) or cron(...)."
+  }
+}
+
 variable "processor_reserved_concurrency" {
   description = "Concurrent processor invocations reserved (and capped); -1 leaves it unreserved."
   type        = number

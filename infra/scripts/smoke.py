@@ -96,6 +96,22 @@ cors = urllib.request.urlopen(urllib.request.Request(f"{moto}/{bucket}?cors", he
 assert "PUT" in cors and outputs["api_url"].rstrip("/") in cors, cors
 print("infra-test: the console is served and signs in through the Hosted UI")
 
+
+def events(action, body):
+    request = urllib.request.Request(moto + "/", data=json.dumps(body).encode(), headers={
+        "X-Amz-Target": f"AWSEvents.{action}", "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0"})
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read() or b"{}")
+
+
+# The scheduled sweep: a rule on a schedule whose one target is the processor.
+rules = [r for r in events("ListRules", {})["Rules"] if r["Name"].endswith("-sweep")]
+assert len(rules) == 1 and rules[0]["ScheduleExpression"].startswith("rate("), rules
+targets = events("ListTargetsByRule", {"Rule": rules[0]["Name"]})["Targets"]
+assert [t["Arn"].split(":")[-1] for t in targets] == [outputs["processor_function"]], targets
+print(f"infra-test: the sweep runs the processor on {rules[0]['ScheduleExpression']}")
+
 email, password = "smoke@example.com", "Smoke-Passw0rd!"
 pool = outputs["user_pool_id"]
 cognito("AdminCreateUser", {"UserPoolId": pool, "Username": email, "TemporaryPassword": "Temp-Passw0rd!1", "MessageAction": "SUPPRESS"})

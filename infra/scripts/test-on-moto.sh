@@ -33,7 +33,7 @@ trap cleanup EXIT
 endpoint=http://127.0.0.1:$port
 for _ in $(seq 1 100); do curl -fs "$endpoint/moto-api/" >/dev/null 2>&1 && break; sleep 0.2; done
 
-services="s3 dynamodb cognitoidp lambda iam sts apigatewayv2 ssm sqs logs"
+services="s3 dynamodb cognitoidp lambda iam sts apigatewayv2 ssm sqs logs events"
 {
     echo 'provider "aws" {'
     echo '  region                      = "us-east-1"'

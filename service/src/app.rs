@@ -36,6 +36,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     stop_worker: watch::Sender<bool>,
+    /// Ends once the worker has drained (or there is none).
+    worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The storage and log backends a configuration names.
@@ -184,16 +186,17 @@ impl Application {
         config.load_secrets().await?;
         let backends = Backends::open(&config).await?;
         let (stop_worker, worker_stopped) = watch::channel(false);
-        let jobs: SharedQueue = if config.workers == 0 {
+        let drain = config.admission.connections.drain_timeout;
+        let (jobs, worker): (SharedQueue, _) = if config.workers == 0 {
             tracing::info!("no background worker (workers = 0)");
-            Arc::new(ExternalTrigger)
+            (Arc::new(ExternalTrigger), None)
         } else {
             let worker = Worker::new(backends.processor(&config), config.workers);
-            Arc::new(worker.spawn(worker_stopped))
+            let (queue, task) = worker.spawn(worker_stopped, drain);
+            (Arc::new(queue), Some(task))
         };
         let state = backends.app_state(&config, jobs)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
+        let listener = bind(config.listen, config.reuse_port)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Self {
             router: api::router(state.clone()),
@@ -201,6 +204,7 @@ impl Application {
             listener,
             state,
             stop_worker,
+            worker,
         })
     }
 
@@ -224,11 +228,39 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.local_addr(), "flipframe listening");
+        let readiness = Arc::clone(&self.state.readiness);
+        let stop = async move {
+            stop.await;
+            readiness.start_draining();
+        };
         let served =
             admission::connections::serve(self.listener, self.router, self.connections, stop).await;
+        // Requests have drained; the worker gets its own drain time for the
+        // transforms they handed it.
         let _ = self.stop_worker.send(true);
+        if let Some(worker) = self.worker {
+            let _ = worker.await;
+        }
+        tracing::info!("stopped");
         served
     }
+}
+
+/// The listening socket. With `reuse_port`, a new instance can bind the same
+/// address while the old one drains (a rolling restart on one host: with
+/// `net.ipv4.tcp_migrate_req=1` the kernel hands connections queued at the
+/// old socket to the new one instead of resetting them).
+fn bind(address: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(reuse_port)?;
+    socket.bind(address)?;
+    socket.listen(1024)
 }
 
 fn build_auth(config: &Config) -> anyhow::Result<(Arc<Authenticator>, Option<DevIssuerRoutes>)> {

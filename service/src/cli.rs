@@ -100,6 +100,9 @@ pub struct ProtectionArgs {
     /// A connection with no request in flight and no byte moving is closed after this.
     #[arg(long, env = "FLIPFRAME_IDLE_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
+    /// On SIGTERM, how long requests in flight, then transforms in flight, may take to finish.
+    #[arg(long, env = "FLIPFRAME_DRAIN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -107,6 +110,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FLIPFRAME_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Let a new instance bind the same address while this one drains
+    /// (SO_REUSEPORT): rolling restarts on one host.
+    #[arg(long, env = "FLIPFRAME_REUSE_PORT")]
+    pub reuse_port: bool,
     #[command(flatten)]
     pub data: DataArgs,
     /// Where objects live: `file://PATH` or `s3://BUCKET/PREFIX` [default: file://DATA_DIR/objects].

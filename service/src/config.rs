@@ -14,6 +14,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Let another instance bind `listen` too (rolling restarts on one host).
+    pub reuse_port: bool,
     pub data_dir: PathBuf,
     pub storage: StorageLocation,
     pub ledger: LedgerLocation,
@@ -123,6 +125,7 @@ impl Config {
         let data_dir = data_dir.into();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            reuse_port: false,
             storage: StorageLocation::Files(data_dir.join("objects")),
             ledger: LedgerLocation::Sqlite(data_dir.join("ledger.db")),
             data_dir,
@@ -205,6 +208,7 @@ impl Config {
             .context("FLIPFRAME_EXTERNAL_TOKENS")?;
         Ok(Self {
             listen: args.listen,
+            reuse_port: args.reuse_port,
             data_dir,
             storage,
             ledger,
@@ -269,6 +273,7 @@ fn admission_settings(args: &ProtectionArgs) -> AdmissionSettings {
             max_connections: args.max_connections,
             max_per_address: args.max_connections_per_address,
             idle_timeout: args.idle_timeout,
+            drain_timeout: args.drain_timeout,
             ..defaults.connections
         },
         ..defaults

@@ -1,6 +1,7 @@
 //! Running on AWS Lambda: the API role hands API Gateway (HTTP API, payload
 //! v2) events to the same axum router as the standalone server; the processor
-//! role turns S3 `ObjectCreated` events on `originals/` into `process(id)`.
+//! role turns S3 `ObjectCreated` events on `originals/` into `process(id)`,
+//! and a scheduled EventBridge event into a sweep of unfinished entries.
 
 use crate::api;
 use crate::app::Backends;
@@ -32,10 +33,10 @@ pub async fn run(role: LambdaRole, mut config: Config) -> anyhow::Result<()> {
         LambdaRole::Processor => {
             let processor = backends.processor(&config);
             let prefix = storage_prefix(&config);
-            let handler = service_fn(move |event: LambdaEvent<S3Event>| {
+            let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let (processor, prefix) = (processor.clone(), prefix.clone());
                 async move {
-                    handle_s3_event(&processor, &prefix, event.payload)
+                    handle_processor_event(&processor, &prefix, event.payload)
                         .await
                         .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
                 }
@@ -82,6 +83,45 @@ pub async fn handle_api_event(
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(serde_json::to_value(response)?)
+}
+
+/// The processor's events: S3 notifications, and the scheduled sweep
+/// (EventBridge) that ends what no notification will ever finish.
+pub async fn handle_processor_event(
+    processor: &Processor,
+    prefix: &str,
+    event: serde_json::Value,
+) -> anyhow::Result<Vec<(Uuid, Outcome)>> {
+    if event.get("detail-type").and_then(|t| t.as_str()) == Some("Scheduled Event") {
+        return sweep(processor).await;
+    }
+    let event: S3Event =
+        serde_json::from_value(event).context("neither an S3 nor a scheduled event")?;
+    handle_s3_event(processor, prefix, event).await
+}
+
+/// Unfinished entries one sweep looks at (oldest first); the next takes the rest.
+const SWEEP_BATCH: u32 = 500;
+
+/// Runs `process` on every unfinished entry. It decides what is due: a
+/// presigned upload that never arrived fails after its window, one whose
+/// processor timed out is claimed again after its lease, anything younger
+/// is skipped.
+pub async fn sweep(processor: &Processor) -> anyhow::Result<Vec<(Uuid, Outcome)>> {
+    let mut outcomes = Vec::new();
+    for id in processor.ledger.unfinished(SWEEP_BATCH).await? {
+        // One entry's backend error must not keep the sweep from the others.
+        match processor.process(id.into()).await {
+            Ok(outcome) => {
+                if outcome != Outcome::Skipped {
+                    tracing::info!(%id, ?outcome, "finished by the scheduled sweep");
+                }
+                outcomes.push((id, outcome));
+            }
+            Err(error) => tracing::warn!(%id, error = ?error, "the sweep will try again"),
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Processes every `originals/{id}` object in the event. An error makes

@@ -22,15 +22,21 @@ fn binary() -> PathBuf {
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With these environment variables set for the server.
+    pub fn start_with(settings: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("a scratch folder");
         let port = free_port();
         let data = dir.path().join("data");
         let listen = format!("127.0.0.1:{port}");
         let args = ["serve", "--listen", &listen, "--data-dir", path(&data)];
-        let env = [("RUST_LOG".to_owned(), "warn".to_owned())];
+        let mut env = vec![("RUST_LOG".to_owned(), "warn".to_owned())];
+        env.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut process = Lifeline::spawn(&binary(), &args, &env, dir.path().join("serve.log"));
         wait_for_port(port, &mut process, 60);
-        let token = dev_token(&data);
+        let token = dev_token(&data, "bench");
         Self {
             process,
             base: format!("http://{listen}"),
@@ -38,6 +44,11 @@ impl Server {
             client: Client::new(),
             dir,
         }
+    }
+
+    /// A dev sign-in token for another user of this server.
+    pub fn token_for(&self, user: &str) -> String {
+        dev_token(&self.dir.path().join("data"), user)
     }
 
     /// Uploads one image; answers its id.
@@ -105,24 +116,56 @@ impl Server {
 
     /// The server's peak resident set so far (VmHWM), in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
-        let pid = std::fs::read_dir("/proc")
-            .expect("/proc")
-            .flatten()
-            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        peak_mib(self.pid())
+    }
+
+    /// The server's peak, and the sum of its transform workers' peaks, in MiB.
+    pub fn peak_rss_split_mib(&self) -> (f64, f64) {
+        let server = self.pid();
+        let workers = processes()
+            .filter(|pid| parent_of(*pid) == Some(server))
+            .map(peak_mib)
+            .sum();
+        (peak_mib(server), workers)
+    }
+
+    fn pid(&self) -> u32 {
+        processes()
             .find(|pid| is_our_server(*pid, &self.base))
-            .expect("the server process");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM");
-        kib / 1024.0
+            .expect("the server process")
     }
 
     pub fn log(&self) -> String {
         self.process.log_text()
     }
+}
+
+fn processes() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// VmHWM in MiB; 0 for a process that has gone.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
 }
 
 /// The process is the lifeline's child: find it by its command line.
@@ -137,9 +180,9 @@ fn is_our_server(pid: u32, base: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn dev_token(data: &Path) -> String {
+fn dev_token(data: &Path, user: &str) -> String {
     let output = std::process::Command::new(binary())
-        .args(["token", "dev", "--user", "bench", "--data-dir", path(data)])
+        .args(["token", "dev", "--user", user, "--data-dir", path(data)])
         .output()
         .expect("flipframe token dev");
     assert!(output.status.success(), "{output:?}");

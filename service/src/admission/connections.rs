@@ -67,6 +67,10 @@ impl Default for ConnectionLimits {
 const MAX_HEAD_BYTES: usize = 64 << 10;
 const MAX_HEADERS: usize = 100;
 
+/// On a stop, how long a connection that has not sent its first request
+/// yet is given to send it.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
 /// Serves `router` on `listener` until `stop` resolves, then stops
 /// accepting and lets requests in flight finish for up to the drain time.
 pub async fn serve(
@@ -172,6 +176,19 @@ async fn serve_connection(
         }
         // The watch guard is dropped inside, never held across an await.
         () = async { let _ = draining.wait_for(|stop| *stop).await; } => {
+            // A client that has just connected has its request on the way:
+            // closing now would cut it, so serve on until it begins (or the
+            // grace ends); the drain time bounds all of this.
+            let first_request = async {
+                let waited = Instant::now();
+                while connection.requests.load(Ordering::Relaxed) == 0 && waited.elapsed() < FIRST_REQUEST_GRACE {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            };
+            tokio::select! {
+                _ = served.as_mut() => return,
+                () = first_request => {}
+            }
             served.as_mut().graceful_shutdown();
             // Finish the request in flight; a keep-alive ends at once.
             let _ = served.as_mut().await;
@@ -186,6 +203,8 @@ struct Connection {
     address: IpAddr,
     /// Requests in flight, responses still being sent included.
     busy: AtomicUsize,
+    /// Requests begun on this connection, ever.
+    requests: AtomicU64,
     /// When a byte last moved, in ms since the table's epoch.
     last_activity: AtomicU64,
     epoch: Instant,
@@ -214,6 +233,7 @@ struct BusyGuard(Arc<Connection>);
 impl BusyGuard {
     fn new(connection: Arc<Connection>) -> Self {
         connection.busy.fetch_add(1, Ordering::Relaxed);
+        connection.requests.fetch_add(1, Ordering::Relaxed);
         Self(connection)
     }
 }
@@ -293,6 +313,7 @@ impl Table {
             id: state.next_id,
             address,
             busy: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
             last_activity: AtomicU64::new(now.as_millis() as u64),
             epoch: self.epoch,
             close: Notify::new(),

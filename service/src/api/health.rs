@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
@@ -30,7 +31,8 @@ pub async fn healthz() -> Json<Health> {
 /// Whether each backend answered the last probe.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready` when both answered, else `not_ready`.
+    /// `ready` when both answered, `not_ready` when one did not, `draining`
+    /// once the instance is stopping.
     status: &'static str,
     /// The processing log answered a read.
     ledger: bool,
@@ -47,10 +49,24 @@ const PROBE_REUSE: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub struct ReadinessProbe {
     last: Mutex<Option<(Instant, Readiness)>>,
+    /// Set once a stop began: this instance finishes what it has and takes
+    /// nothing new, so a load balancer should send no more.
+    draining: AtomicBool,
 }
 
 impl ReadinessProbe {
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
     async fn check(&self, state: &AppState) -> Readiness {
+        if self.draining.load(Ordering::Relaxed) {
+            return Readiness {
+                status: "draining",
+                ledger: true,
+                storage: true,
+            };
+        }
         let mut last = self.last.lock().await;
         if let Some((at, readiness)) = *last
             && at.elapsed() < PROBE_REUSE
@@ -79,15 +95,16 @@ impl ReadinessProbe {
 }
 
 /// Readiness: 200 while the log and the storage answer, 503 while either
-/// is out (take this instance out of rotation; `/healthz` stays 200).
+/// is out or the instance is stopping (take it out of rotation; `/healthz`
+/// stays 200).
 #[utoipa::path(get, path = "/readyz", tag = "meta", responses(
     (status = 200, description = "Both backends answer", body = Readiness),
-    (status = 503, description = "A backend is out", body = Readiness,
+    (status = 503, description = "A backend is out, or the instance is draining", body = Readiness,
      headers(("Retry-After" = u32))),
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let readiness = state.readiness.check(&state).await;
-    if readiness.ledger && readiness.storage {
+    if readiness.status == "ready" {
         Json(readiness).into_response()
     } else {
         (

@@ -53,6 +53,9 @@ pub struct Worker {
     concurrency: usize,
     sweep_every: Duration,
     in_flight: Arc<Mutex<HashSet<Uuid>>>,
+    /// Ids the sweep queued that have not started yet: a slow backend must
+    /// not see the same backlog queued again at every sweep.
+    swept: Arc<Mutex<HashSet<Uuid>>>,
 }
 
 impl Worker {
@@ -65,11 +68,18 @@ impl Worker {
             concurrency: concurrency.max(1),
             sweep_every,
             in_flight: Arc::default(),
+            swept: Arc::default(),
         }
     }
 
-    /// Starts the worker; it stops when `shutdown` changes.
-    pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> WorkerQueue {
+    /// Starts the worker. When `shutdown` changes it takes no more jobs and
+    /// waits up to `drain` for the transforms in flight; the task ends then.
+    /// Jobs still queued stay `pending` in the log for the next start's sweep.
+    pub fn spawn(
+        self,
+        mut shutdown: watch::Receiver<bool>,
+        drain: Duration,
+    ) -> (WorkerQueue, tokio::task::JoinHandle<()>) {
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let queue = WorkerQueue {
             sender,
@@ -77,7 +87,7 @@ impl Worker {
         };
         let returned = queue.clone();
         let slots = Arc::new(Semaphore::new(self.concurrency));
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut sweep = tokio::time::interval(self.sweep_every);
             loop {
                 tokio::select! {
@@ -90,13 +100,21 @@ impl Worker {
                     }
                 }
             }
-            tracing::info!("worker stopped");
+            let all = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
+            match tokio::time::timeout(drain, slots.acquire_many(all)).await {
+                Ok(_) => tracing::info!("worker stopped; every transform in flight finished"),
+                Err(_) => tracing::warn!(
+                    in_flight = self.in_flight.lock().expect("in-flight set").len(),
+                    "worker stopped at the drain limit; unfinished entries are retried after their lease"
+                ),
+            }
         });
-        returned
+        (returned, task)
     }
 
     fn start(&self, job: Job, slot: tokio::sync::OwnedSemaphorePermit) {
         let id = job.id;
+        self.swept.lock().expect("swept set").remove(&id);
         if !self.in_flight.lock().expect("in-flight set").insert(id) {
             return;
         }
@@ -116,8 +134,11 @@ impl Worker {
         match self.processor.ledger.unfinished(1_000).await {
             Ok(ids) => {
                 let in_flight = self.in_flight.lock().expect("in-flight set").clone();
+                let mut swept = self.swept.lock().expect("swept set");
                 for id in ids.into_iter().filter(|id| !in_flight.contains(id)) {
-                    queue.enqueue(id.into());
+                    if swept.insert(id) {
+                        queue.enqueue(id.into());
+                    }
                 }
             }
             Err(error) => tracing::warn!(error = ?error, "sweep could not read the log"),

@@ -1,7 +1,10 @@
 //! The Lambda handlers fed real API Gateway (HTTP API, payload v2) and S3
 //! event JSON in-process, on S3 and DynamoDB in moto, checked byte for byte.
 
+#[path = "../support/mod.rs"]
 mod support;
+
+mod delivery;
 
 use axum::Router;
 use base64::Engine;
