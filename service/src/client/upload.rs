@@ -344,31 +344,46 @@ async fn answer(response: reqwest::Response) -> Result<Value, Failure> {
     Err(Failure::Refused(Problem::read(response).await))
 }
 
-/// Polls every accepted upload until it is done or failed.
+/// Polls every accepted upload until it is done or failed, 16 entries at a
+/// time: the last uploads finish within a poll of each other.
 async fn wait_for_processing(session: &Session, outcomes: &mut [Outcome], bars: &Bars) {
+    use futures::StreamExt;
     let waiting = bars.waiting(outcomes.iter().filter(|o| o.status == "accepted").count());
     loop {
-        let mut open = 0;
-        for outcome in outcomes.iter_mut().filter(|o| o.status == "accepted") {
-            let Some(id) = outcome.id.clone() else {
-                continue;
-            };
-            match session.get_json(&format!("/v1/images/{id}")).await {
-                Ok(entry) => match entry["status"].as_str() {
-                    Some(status @ ("done" | "failed")) => {
-                        outcome.status = status.to_owned();
-                        outcome.reason = entry["failure"]["message"].as_str().map(str::to_owned);
-                        waiting.inc(1);
-                    }
-                    _ => open += 1,
-                },
-                Err(_) => open += 1,
-            }
-        }
-        if open == 0 {
+        let open: Vec<&mut Outcome> = outcomes
+            .iter_mut()
+            .filter(|o| o.status == "accepted" && o.id.is_some())
+            .collect();
+        if open.is_empty() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let polled: Vec<(&mut Outcome, Option<serde_json::Value>)> = futures::stream::iter(open)
+            .map(|outcome| async move {
+                let id = outcome.id.clone().unwrap_or_default();
+                let entry = session.get_json(&format!("/v1/images/{id}")).await.ok();
+                (outcome, entry)
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut still_open = 0;
+        for (outcome, entry) in polled {
+            match entry.as_ref().and_then(|e| e["status"].as_str()) {
+                Some(status @ ("done" | "failed")) => {
+                    outcome.status = status.to_owned();
+                    outcome.reason = entry
+                        .as_ref()
+                        .and_then(|e| e["failure"]["message"].as_str())
+                        .map(str::to_owned);
+                    waiting.inc(1);
+                }
+                _ => still_open += 1,
+            }
+        }
+        if still_open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     waiting.finish_and_clear();
 }

@@ -100,6 +100,8 @@ impl WorkerPool {
             .with_context(|| format!("starting the sandbox worker {}", self.program.display()))?;
         let stdin = child.stdin.take().context("worker stdin")?;
         let stdout = child.stdout.take().context("worker stdout")?;
+        widen_pipe(&stdin);
+        widen_pipe(&stdout);
         Ok(Worker {
             child,
             stdin,
@@ -130,19 +132,18 @@ impl WorkerPool {
 #[async_trait::async_trait]
 impl Transformer for WorkerPool {
     async fn run(&self, request: TransformRequest, bytes: Bytes) -> anyhow::Result<Transformed> {
-        let frame = protocol::frame(&request, &bytes);
-        drop(bytes);
+        let prefix = protocol::prefix(&request, bytes.len());
         let started = Instant::now();
         let (mut worker, reused) = self.take()?;
         let mut exchanged =
-            tokio::time::timeout(self.settings.deadline, worker.exchange(&frame)).await;
+            tokio::time::timeout(self.settings.deadline, worker.exchange(&prefix, &bytes)).await;
         // A reused worker may have died while idle (killed from outside):
         // that is not this image's fault, so it gets one fresh worker.
         if reused && matches!(exchanged, Ok(Err(Exchange::Write(_)))) {
             worker.kill().await;
             worker = self.spawn()?;
             let left = self.settings.deadline.saturating_sub(started.elapsed());
-            exchanged = tokio::time::timeout(left, worker.exchange(&frame)).await;
+            exchanged = tokio::time::timeout(left, worker.exchange(&prefix, &bytes)).await;
         }
         let elapsed = started.elapsed();
         match exchanged {
@@ -189,8 +190,19 @@ enum Exchange {
 }
 
 impl Worker {
-    async fn exchange(&mut self, frame: &[u8]) -> Result<(Reply, Vec<u8>), Exchange> {
-        self.stdin.write_all(frame).await.map_err(Exchange::Write)?;
+    async fn exchange(
+        &mut self,
+        prefix: &[u8],
+        payload: &[u8],
+    ) -> Result<(Reply, Vec<u8>), Exchange> {
+        self.stdin
+            .write_all(prefix)
+            .await
+            .map_err(Exchange::Write)?;
+        self.stdin
+            .write_all(payload)
+            .await
+            .map_err(Exchange::Write)?;
         self.stdin.flush().await.map_err(Exchange::Write)?;
         self.read_reply().await.map_err(Exchange::Read)
     }
@@ -209,14 +221,31 @@ impl Worker {
         if payload_length > 1 << 30 {
             return Err(invalid("reply payload too long"));
         }
-        let mut payload = vec![0u8; payload_length as usize];
-        self.stdout.read_exact(&mut payload).await?;
+        let mut payload = Vec::with_capacity(payload_length as usize);
+        (&mut self.stdout)
+            .take(payload_length)
+            .read_to_end(&mut payload)
+            .await?;
+        if payload.len() as u64 != payload_length {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
         Ok((reply, payload))
     }
 
     async fn kill(mut self) -> Option<ExitStatus> {
         let _ = self.child.start_kill();
         self.child.wait().await.ok()
+    }
+}
+
+/// Images cross the pipes in megabytes: a 1 MiB pipe (the unprivileged
+/// maximum) moves them in 16× fewer wake-ups than the 64 KiB default.
+fn widen_pipe(pipe: &impl std::os::fd::AsRawFd) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: fcntl on a descriptor this process owns; failure only leaves
+    // the default size.
+    unsafe {
+        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
     }
 }
 

@@ -95,14 +95,14 @@ pub(super) fn join(
     })
 }
 
-/// Header and payload as one buffer, ready for a single write.
-pub(super) fn frame(header: &impl Serialize, payload: &[u8]) -> Vec<u8> {
+/// What goes before a payload on the wire: the header's length, the
+/// header, the payload's length. The payload follows as it is, uncopied.
+pub(super) fn prefix(header: &impl Serialize, payload_length: usize) -> Vec<u8> {
     let header = serde_json::to_vec(header).expect("protocol types serialise");
-    let mut out = Vec::with_capacity(12 + header.len() + payload.len());
+    let mut out = Vec::with_capacity(12 + header.len());
     out.extend((header.len() as u32).to_le_bytes());
     out.extend(&header);
-    out.extend((payload.len() as u64).to_le_bytes());
-    out.extend(payload);
+    out.extend((payload_length as u64).to_le_bytes());
     out
 }
 
@@ -136,12 +136,21 @@ pub(super) fn read_frame<T: for<'de> Deserialize<'de>>(
             "payload too long",
         ));
     }
-    let mut payload = vec![0u8; payload_length as usize];
-    input.read_exact(&mut payload)?;
+    // Read into spare capacity: no zeroing of a buffer about to be filled.
+    let mut payload = Vec::with_capacity(payload_length as usize);
+    input.take(payload_length).read_to_end(&mut payload)?;
+    if payload.len() as u64 != payload_length {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(Some((header, payload)))
 }
 
-pub(super) fn write_all(output: &mut impl Write, buffer: &[u8]) -> io::Result<()> {
-    output.write_all(buffer)?;
+pub(super) fn write_frame(
+    output: &mut impl Write,
+    header: &impl Serialize,
+    payload: &[u8],
+) -> io::Result<()> {
+    output.write_all(&prefix(header, payload.len()))?;
+    output.write_all(payload)?;
     output.flush()
 }

@@ -23,7 +23,7 @@ pub fn serve(memory_limit: u64, max_payload: u64) -> io::Result<()> {
             result,
             cpu_micros: cpu.as_micros() as u64,
         };
-        protocol::write_all(&mut output, &protocol::frame(&reply, &payload))?;
+        protocol::write_frame(&mut output, &reply, &payload)?;
         release_memory();
     }
     Ok(())
