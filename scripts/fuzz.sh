@@ -18,7 +18,7 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 # The C libraries are built by cmake under the same sanitizer.
 export CFLAGS="${CFLAGS:-} -fsanitize=address -fno-omit-frame-pointer"
 export CXXFLAGS="${CXXFLAGS:-} -fsanitize=address -fno-omit-frame-pointer"
-(cd "$fuzz" && cargo fuzz build -O --debug-assertions --features flipframe/fuzzing >/dev/null)
+(cd "$fuzz" && cargo fuzz build -O --debug-assertions >/dev/null)
 
 mapfile -t targets < <(cd "$fuzz" && cargo fuzz list)
 per_target=$(( seconds / ${#targets[@]} ))
@@ -65,7 +65,7 @@ for target in "${targets[@]}"; do
     [ -d "$fuzz/corpus/$target" ] || seed "$target"
     mkdir -p "$fuzz/logs"
     log=$fuzz/logs/$target.log
-    (cd "$fuzz" && cargo fuzz run -O --debug-assertions --features flipframe/fuzzing "$target" -- \
+    (cd "$fuzz" && cargo fuzz run -O --debug-assertions "$target" -- \
         -max_total_time="$per_target" -print_final_stats=1 -rss_limit_mb=4096 -timeout=10 \
         -max_len=1048576 -dict="dictionaries/$(dictionary "$target").dict" >"$log" 2>&1) || true
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

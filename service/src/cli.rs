@@ -12,7 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(
     name = "flipframe",
-    version,
+    version = crate::version::SHORT,
     about = "Photos in, 1280×720 upside-down versions out."
 )]
 pub struct Cli {

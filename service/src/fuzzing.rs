@@ -1,11 +1,15 @@
-//! Entry points for the fuzz targets (`fuzz/`, feature `fuzzing`): the
-//! request-side parsers that are private to the API, driven the way a
-//! request drives them, on one reused current-thread runtime.
+//! The fuzz targets' bodies (`fuzz/`), here so that `cargo fuzz` and the
+//! plain regression test over saved inputs (`tests/fuzz_regressions.rs`)
+//! run the same checks: the request-side parsers private to the API, driven
+//! the way a request drives them, and the pipeline under small limits.
 
 use crate::admission::{MeteredBody, UploadMemory};
 use crate::api::{clean_filename, read_upload};
 use crate::auth::{Authenticator, DEV_CLIENT_ID, DEV_ISSUER, DevIssuer, ExternalTokens};
 use crate::auth::{JwksCache, JwtVerifier, StaticJwks};
+use crate::pipeline::{
+    Format, Limits, TransformSpec, decode_for_frame, inspect, resize, validate_and_transform,
+};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 use std::sync::{Arc, LazyLock};
@@ -99,4 +103,112 @@ pub fn authenticate(head: &[u8]) -> bool {
         }
     }
     block_on(KEYS.authenticator.authenticate(&headers)).is_ok()
+}
+
+/// The fuzz targets by name, as `service/fuzz` builds them.
+pub const TARGETS: [&str; 8] = [
+    "upload_pipeline",
+    "decode_jpeg",
+    "decode_webp",
+    "decode_png",
+    "decode_gif",
+    "decode_tiff_bmp",
+    "credentials",
+    "upload_body",
+];
+
+/// Runs one target's checks on `data`; panics on a finding.
+pub fn run(target: &str, data: &[u8]) {
+    match target {
+        "upload_pipeline" => upload_pipeline(data),
+        "decode_jpeg" => decode_as(Format::Jpeg, data),
+        "decode_webp" => decode_as(Format::Webp, data),
+        "decode_png" => decode_as(Format::Png, data),
+        "decode_gif" => decode_as(Format::Gif, data),
+        "decode_tiff_bmp" => decode_tiff_or_bmp(data),
+        "credentials" => credentials(data),
+        "upload_body" => upload_body_target(data),
+        other => panic!("no fuzz target {other}"),
+    }
+}
+
+/// Small limits so each run is quick; the shapes of the checks are the service's.
+fn limits() -> Limits {
+    Limits {
+        max_body_bytes: 1 << 20,
+        max_side: 4096,
+        max_pixels: 4_000_000,
+        max_frames: 16,
+        max_decode_work: 2_000_000,
+    }
+}
+
+fn small_frame() -> TransformSpec {
+    TransformSpec {
+        width: 64,
+        height: 36,
+        ..TransformSpec::default()
+    }
+}
+
+/// An upload's bytes as the service meets them: sniff, inspect, decode under
+/// the limits, resize, rotate, encode.
+pub fn upload_pipeline(data: &[u8]) {
+    let limits = limits();
+    if let Ok((validated, encoded)) = validate_and_transform(data, None, &small_frame(), &limits) {
+        assert!(validated.width <= limits.max_side && validated.height <= limits.max_side);
+        assert!(!encoded.bytes.is_empty());
+    }
+}
+
+/// One decoder path alone: inspection, then decoding at a small frame (JPEG
+/// takes its crop and scale-on-load path), then the resize; no sniffing.
+pub fn decode_as(format: Format, data: &[u8]) {
+    let (limits, spec) = (limits(), small_frame());
+    let Ok(inspection) = inspect(data, format, &limits) else {
+        return;
+    };
+    if let Ok(image) = decode_for_frame(data, &inspection, &limits, &spec) {
+        assert!(image.width() <= limits.max_side && image.height() <= limits.max_side);
+        let _ = resize(image, &spec);
+    }
+}
+
+/// The TIFF and BMP paths: the first byte picks which.
+pub fn decode_tiff_or_bmp(data: &[u8]) {
+    if let Some((choice, image)) = data.split_first() {
+        let format = if choice & 1 == 0 {
+            Format::Tiff
+        } else {
+            Format::Bmp
+        };
+        decode_as(format, image);
+    }
+}
+
+/// Request headers as credentials meet them. Nothing made up may pass: only
+/// the configured external token, or a JWT the dev key signed (which a
+/// fuzzer cannot forge).
+pub fn credentials(head: &[u8]) {
+    if authenticate(head) {
+        let text = String::from_utf8_lossy(head);
+        assert!(
+            text.contains(PARTNER_TOKEN) || text.contains("eyJ"),
+            "{text}"
+        );
+    }
+}
+
+/// The upload body reader: the first line is the Content-Type (boundary
+/// included), the rest the body, under a small limit.
+pub fn upload_body_target(data: &[u8]) {
+    const LIMIT: u64 = 64 * 1024;
+    let split = data.iter().position(|b| *b == b'\n').unwrap_or(data.len());
+    let body = data.get(split + 1..).unwrap_or_default().to_vec();
+    if let Some((length, filename)) = upload_body(&data[..split], body, LIMIT) {
+        assert!(length as u64 <= LIMIT);
+        if let Some(name) = filename {
+            assert!(!name.contains(['/', '\\', '\0']), "{name:?}");
+        }
+    }
 }

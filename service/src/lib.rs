@@ -11,7 +11,7 @@ pub mod client;
 pub mod config;
 pub mod console;
 pub mod error;
-#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod jobs;
 pub mod lambda;
@@ -21,6 +21,7 @@ pub mod sandbox;
 pub mod signin;
 pub mod storage;
 pub mod telemetry;
+pub mod version;
 
 pub use app::Application;
 pub use config::Config;

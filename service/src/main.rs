@@ -19,7 +19,13 @@ fn main() -> ExitCode {
     } else {
         "serve"
     };
-    let command = Cli::parse()
+    let matches = <Cli as clap::CommandFactory>::command()
+        // Once per process; clap keeps only 'static text without its `string` feature.
+        .long_version(&*Box::leak(flipframe::version::long().into_boxed_str()))
+        .get_matches();
+    let parsed = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+        .unwrap_or_else(|error| error.exit());
+    let command = parsed
         .command
         .or_else(|| Cli::parse_from(["flipframe", default]).command)
         .expect("serve and lambda are commands");

@@ -328,3 +328,36 @@ fn lambda_mode_refuses_local_backends() {
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("file storage is refused on AWS Lambda"));
 }
+
+#[test]
+fn version_names_the_commit_and_every_codec_library() {
+    let run = flipframe().arg("--version").output().unwrap();
+    assert!(run.status.success());
+    let text = String::from_utf8(run.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    let commit = first.split(['(', ')']).nth(1).unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{first}"
+    );
+    let has = |prefix: &str| {
+        text.lines().any(|line| {
+            line.split_once(prefix).is_some_and(|(_, rest)| {
+                // A real dotted version follows the library's name.
+                let version = rest.split_whitespace().next().unwrap_or("");
+                version.split('.').count() == 3
+                    && version.split('.').all(|n| n.parse::<u32>().is_ok())
+            })
+        })
+    };
+    for library in ["png ", "gif ", "image ", "SQLite "] {
+        assert!(has(library), "{library}missing in:\n{text}");
+    }
+    #[cfg(feature = "native-codecs")]
+    for library in ["libjpeg-turbo ", "libwebp "] {
+        assert!(has(library), "{library}missing in:\n{text}");
+    }
+    let short = flipframe().arg("-V").output().unwrap();
+    assert_eq!(String::from_utf8(short.stdout).unwrap().trim(), first);
+}

@@ -1,7 +1,6 @@
-//! The Gif decoder path alone: inspection, then decoding at frame size.
+//! `flipframe::fuzzing::run("decode_gif", …)`: the checks live in the library so the
+//! regression test over saved inputs (tests/fuzz_regressions.rs) runs them too.
 #![no_main]
-mod common;
-use flipframe::pipeline::Format;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| common::decode_as(Format::Gif, data));
+fuzz_target!(|data: &[u8]| flipframe::fuzzing::run("decode_gif", data));

@@ -1,13 +1,6 @@
-//! The TIFF and BMP decoder paths: the first byte picks which.
+//! `flipframe::fuzzing::run("decode_tiff_bmp", …)`: the checks live in the library so the
+//! regression test over saved inputs (tests/fuzz_regressions.rs) runs them too.
 #![no_main]
-mod common;
-use flipframe::pipeline::Format;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((choice, image)) = data.split_first() else {
-        return;
-    };
-    let format = if choice & 1 == 0 { Format::Tiff } else { Format::Bmp };
-    common::decode_as(format, image);
-});
+fuzz_target!(|data: &[u8]| flipframe::fuzzing::run("decode_tiff_bmp", data));

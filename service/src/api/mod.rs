@@ -13,8 +13,7 @@ mod uploads;
 
 pub use extract::{AnyCaller, SignedInUser};
 pub use openapi::ApiDoc;
-#[cfg(feature = "fuzzing")]
-pub use upload_body::{clean_filename, read_upload};
+pub(crate) use upload_body::{clean_filename, read_upload};
 
 use crate::admission::Admission;
 use crate::auth::Authenticator;

@@ -1,0 +1,58 @@
+//! Build facts for `flipframe --version`: the git commit, the versions of the
+//! decoder crates in Cargo.lock, and the libjpeg-turbo the build compiled
+//! (its own jconfig.h, found through turbojpeg-sys's include path).
+
+use std::path::Path;
+
+fn main() {
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env=FLIPFRAME_GIT_COMMIT={commit}");
+    for watched in ["../.git/HEAD", "../.git/refs/heads", "../Cargo.lock"] {
+        if Path::new(watched).exists() {
+            println!("cargo:rerun-if-changed={watched}");
+        }
+    }
+
+    let lock = std::fs::read_to_string("../Cargo.lock").unwrap_or_default();
+    for (name, variable) in [
+        ("image", "FLIPFRAME_IMAGE_VERSION"),
+        ("png", "FLIPFRAME_PNG_VERSION"),
+        ("gif", "FLIPFRAME_GIF_VERSION"),
+        ("zune-jpeg", "FLIPFRAME_ZUNE_JPEG_VERSION"),
+        ("image-webp", "FLIPFRAME_IMAGE_WEBP_VERSION"),
+        ("fast_image_resize", "FLIPFRAME_RESIZE_VERSION"),
+    ] {
+        println!("cargo:rustc-env={variable}={}", locked_version(&lock, name));
+    }
+
+    let libjpeg_turbo = std::env::var("DEP_TURBOJPEG_INCLUDE")
+        .ok()
+        .and_then(|paths| {
+            paths
+                .split(',')
+                .find_map(|path| std::fs::read_to_string(Path::new(path).join("jconfig.h")).ok())
+        })
+        .and_then(|header| {
+            header.lines().find_map(|line| {
+                let version = line.strip_prefix("#define LIBJPEG_TURBO_VERSION ")?;
+                Some(version.trim().to_owned())
+            })
+        })
+        .unwrap_or_default();
+    println!("cargo:rustc-env=FLIPFRAME_LIBJPEG_TURBO_VERSION={libjpeg_turbo}");
+}
+
+/// The version of `name` in Cargo.lock (the first, should there be two).
+fn locked_version(lock: &str, name: &str) -> String {
+    let entry = format!("name = \"{name}\"\nversion = \"");
+    lock.find(&entry)
+        .and_then(|at| lock[at + entry.len()..].split('"').next())
+        .unwrap_or("?")
+        .to_owned()
+}
