@@ -180,3 +180,80 @@ async fn an_s3_and_dynamodb_outage_answers_503_and_the_service_recovers_by_itsel
     assert_kept(&app, &before).await;
     app.stop().await;
 }
+
+/// A tmpfs mounted over a folder for one test, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(folder: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(folder).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "flipframe-test",
+            ])
+            .arg(folder)
+            .status();
+        assert!(
+            mounted.is_ok_and(|status| status.success()),
+            "mounting a small tmpfs needs root (CI runs as root)"
+        );
+        Self(folder.to_owned())
+    }
+
+    fn grow(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_503_and_keeps_nothing_half_written() {
+    let data = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&data.path().join("objects"), "1m");
+    let app = spawn_app_in(data.path(), |_| {}).await;
+    let before = app.upload_ok(marked_jpeg(), "image/jpeg").await;
+    app.wait_until_finished(&before).await;
+
+    // Fill it: each photo is a fresh one, until the disk refuses.
+    let mut full = None;
+    for _ in 0..200 {
+        let (response, started) = upload_timed(&app).await;
+        if response.status() != 202 {
+            full = Some((response, started));
+            break;
+        }
+    }
+    let (response, started) = full.expect("a 1 MiB disk fills up");
+    assert_unavailable(&app, response, started).await;
+    assert!(
+        !app.stored_objects()
+            .iter()
+            .any(|name| name.contains(".partial-")),
+        "a refused write leaves no partial file: {:?}",
+        app.stored_objects()
+    );
+
+    // Room made: uploads succeed again, and what was kept before still is.
+    disk.grow("64m");
+    let after = app.upload_ok(marked_jpeg(), "image/jpeg").await;
+    assert_kept(&app, &after).await;
+    assert_kept(&app, &before).await;
+    app.stop().await;
+}
