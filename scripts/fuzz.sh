@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
-fuzz=service/fuzz
+fuzz=$PWD/service/fuzz
 # cargo-fuzz needs nightly flags (-Zsanitizer); the machine's stable
 # toolchain accepts them with RUSTC_BOOTSTRAP.
 export RUSTC_BOOTSTRAP=1

@@ -57,6 +57,14 @@ async fn assert_kept(app: &TestApp, id: &str) {
     assert_eq!((image.width(), image.height()), (1280, 720));
 }
 
+fn assert_no_partial_writes(app: &TestApp) {
+    let stored = app.stored_objects();
+    assert!(
+        !stored.iter().any(|name| name.contains(".partial-")),
+        "a refused write leaves no partial file: {stored:?}"
+    );
+}
+
 /// Swaps the originals folder for a plain file: every read and write of an
 /// original fails with an I/O error (permissions would not stop root).
 fn break_originals(data_dir: &Path) -> impl FnOnce() {
@@ -108,13 +116,7 @@ async fn a_storage_outage_answers_503_and_the_service_recovers_by_itself() {
     let after = app.upload_ok(marked_jpeg(), "image/jpeg").await;
     assert_kept(&app, &after).await;
     assert_kept(&app, &before).await;
-    assert!(
-        !app.stored_objects()
-            .iter()
-            .any(|name| name.contains(".partial-")),
-        "{:?}",
-        app.stored_objects()
-    );
+    assert_no_partial_writes(&app);
     app.stop().await;
 }
 
@@ -242,13 +244,7 @@ async fn a_full_disk_answers_503_and_keeps_nothing_half_written() {
     }
     let (response, started) = full.expect("a 1 MiB disk fills up");
     assert_unavailable(&app, response, started).await;
-    assert!(
-        !app.stored_objects()
-            .iter()
-            .any(|name| name.contains(".partial-")),
-        "a refused write leaves no partial file: {:?}",
-        app.stored_objects()
-    );
+    assert_no_partial_writes(&app);
 
     // Room made: uploads succeed again, and what was kept before still is.
     disk.grow("64m");
