@@ -132,6 +132,7 @@ async fn serve_connection(
     let io = TokioIo::new(Tracked {
         inner: stream,
         connection: Arc::clone(connection),
+        lingering: None,
     });
     let tracked = Arc::clone(connection);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -386,7 +387,24 @@ impl Table {
 struct Tracked {
     inner: TcpStream,
     connection: Arc<Connection>,
+    /// Set once hyper closes the connection: what is left of the close's
+    /// linger (see `poll_shutdown`).
+    lingering: Option<Lingering>,
 }
+
+/// A close that answered before reading the whole request (a 413 on a
+/// declared length, a 401 before an upload) would reset the connection
+/// under a client still sending, and the client would see a broken pipe
+/// instead of the answer. So the close sends FIN first and reads and drops
+/// what still arrives, until the client closes, for at most `LINGER` and
+/// `LINGER_BYTES`.
+struct Lingering {
+    until: Pin<Box<tokio::time::Sleep>>,
+    left: usize,
+}
+
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 64 << 20;
 
 impl AsyncRead for Tracked {
     fn poll_read(
@@ -437,7 +455,32 @@ impl AsyncWrite for Tracked {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(context)
+        let this = &mut *self;
+        if this.lingering.is_none() {
+            if let Poll::Ready(Err(error)) = Pin::new(&mut this.inner).poll_shutdown(context) {
+                return Poll::Ready(Err(error));
+            }
+            this.lingering = Some(Lingering {
+                until: Box::pin(tokio::time::sleep(LINGER)),
+                left: LINGER_BYTES,
+            });
+        }
+        let lingering = this.lingering.as_mut().expect("set above");
+        let mut scratch = [0u8; 16 << 10];
+        loop {
+            if lingering.left == 0 || lingering.until.as_mut().poll(context).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buffer = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.inner).poll_read(context, &mut buffer) {
+                Poll::Ready(Ok(())) if !buffer.filled().is_empty() => {
+                    lingering.left = lingering.left.saturating_sub(buffer.filled().len());
+                }
+                // The client closed (or the connection broke): done.
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

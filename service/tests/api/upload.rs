@@ -319,3 +319,33 @@ async fn the_same_key_with_another_body_is_refused_not_replayed() {
     let log: serde_json::Value = app.get("/v1/images").await.json().await.unwrap();
     assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
 }
+
+/// A client that sends its whole oversized body before reading the answer
+/// (most HTTP clients do) must read the 413, not a reset connection.
+#[tokio::test]
+async fn a_client_still_sending_an_oversized_body_reads_its_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let host = app.address.trim_start_matches("http://");
+    let body = vec![0xFFu8; 30 << 20];
+    for _ in 0..3 {
+        let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+        let head = format!(
+            "POST /v1/images HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+            app.token,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+            .write_all(&body)
+            .await
+            .expect("the server reads and drops the body it refused instead of resetting");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+        assert!(text.contains("body_too_large"), "{text}");
+    }
+    app.stop().await;
+}

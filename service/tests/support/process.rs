@@ -1,9 +1,13 @@
 //! Child processes that cannot outlive the test process: a shell wrapper
 //! starts the program and kills it as soon as our end of its stdin closes,
 //! which the OS does when the test process exits, however it exits.
+//! SIGTERM first; one that has not exited after `STOP_GRACE_SECONDS` (a
+//! LocalStack once hung in its own shutdown for good) gets SIGKILL.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+
+const STOP_GRACE_SECONDS: u32 = 10;
 
 pub struct Lifeline {
     child: Child,
@@ -19,7 +23,8 @@ impl Lifeline {
             .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
             .collect();
         let script = format!(
-            "{} >'{}' 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid",
+            "{} >'{}' 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; \
+             (sleep {STOP_GRACE_SECONDS}; kill -9 $pid 2>/dev/null) & wait $pid",
             quoted.join(" "),
             log.display()
         );
