@@ -33,6 +33,8 @@ use world::FlipframeWorld;
 /// Scenarios finished in the current target run.
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 static FAILED: AtomicUsize = AtomicUsize::new(0);
+/// Where each failed scenario is, for the closing lines: CI shows a log's tail.
+static FAILURES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 struct Args {
     tags: Option<String>,
@@ -122,10 +124,23 @@ async fn main() {
         let summary = FlipframeWorld::cucumber()
             .max_concurrent_scenarios(6)
             .fail_on_skipped()
-            .after(|_, _, _, finished, _| {
+            .after(move |feature, _, scenario, finished, _| {
                 let counter = match finished {
                     ScenarioFinished::StepPassed => &PASSED,
-                    _ => &FAILED,
+                    _ => {
+                        let file = feature.path.as_deref().and_then(|p| p.file_name());
+                        FAILURES.lock().unwrap().push(format!(
+                            "{} {}:{} {}",
+                            kind.name(),
+                            file.map_or_else(
+                                || feature.name.clone(),
+                                |f| f.to_string_lossy().into()
+                            ),
+                            scenario.position.line,
+                            scenario.name
+                        ));
+                        &FAILED
+                    }
                 };
                 counter.fetch_add(1, Ordering::SeqCst);
                 Box::pin(async {})
@@ -169,6 +184,9 @@ async fn main() {
         reports.join("junit.xml").display()
     );
     println!("bdd: wall time {:.0} s", started.elapsed().as_secs_f64());
+    for failure in FAILURES.lock().unwrap().iter() {
+        println!("bdd: FAILED {failure}");
+    }
     // The plain closing line CI reads.
     println!("bdd: {passed} passed, {failed} failed");
     if failed > 0 || passed == 0 {

@@ -122,10 +122,15 @@ impl Browser {
     }
 
     /// Waits until `script` returns something truthy; answers what it returned.
+    /// A script that throws counts as "not yet": while a navigation is under
+    /// way the page may be the previous one, or none.
     pub async fn wait_for(&self, what: &str, script: &str, args: Vec<Value>) -> Value {
         let started = Instant::now();
         loop {
-            let value = self.eval(script, args.clone()).await;
+            let (value, error) = match self.client.execute(script, args.clone()).await {
+                Ok(value) => (value, None),
+                Err(error) => (Value::Null, Some(error)),
+            };
             let truthy = !matches!(&value, Value::Null | Value::Bool(false))
                 && value != json!("")
                 && value != json!(0);
@@ -134,7 +139,11 @@ impl Browser {
             }
             if started.elapsed() > PATIENCE {
                 let page = self.eval("return document.body.innerText", vec![]).await;
-                panic!("waited {PATIENCE:?} for {what}; the page shows:\n{page}");
+                let error = error.map(|e| format!(" (last script error: {e})"));
+                panic!(
+                    "waited {PATIENCE:?} for {what}{}; the page shows:\n{page}",
+                    error.unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
@@ -237,8 +246,8 @@ impl Console<'_> {
         self.browser
             .wait_for(
                 "the console to load",
-                "return !document.getElementById('welcome').hidden
-                    || !document.getElementById('workspace').hidden",
+                "return document.getElementById('welcome')?.hidden === false
+                    || document.getElementById('workspace')?.hidden === false",
                 vec![],
             )
             .await;
@@ -257,7 +266,7 @@ impl Console<'_> {
             .browser
             .wait_for(
                 "the workspace",
-                "return !document.getElementById('workspace').hidden
+                "return document.getElementById('workspace')?.hidden === false
                     && document.getElementById('who').textContent",
                 vec![],
             )
@@ -376,7 +385,8 @@ impl Console<'_> {
         self.browser
             .wait_for(
                 "the signed-out page",
-                "return location.pathname === '/' && !document.getElementById('welcome').hidden",
+                "return location.pathname === '/'
+                    && document.getElementById('welcome')?.hidden === false",
                 vec![],
             )
             .await;
