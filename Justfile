@@ -28,7 +28,14 @@ test: lint localstack-venv browser-tools
     just bdd-containers
     just infra-lint
     just infra-test
+    # A fresh machine's tools fetched with this one's hidden, quick form (`just fresh-machine`: the long one).
+    scripts/fresh-machine.sh tools
     echo "just test: $(( $(date +%s) - started )) s"
+
+# The README's first command from a fresh clone with an empty target dir, with
+# cmake, nasm and just hidden (root): the time until /healthz answers.
+fresh-machine MODE="full":
+    scripts/fresh-machine.sh {{MODE}}
 
 # Unit and integration tests only (pipeline, HTTP API, backends on moto, Lambda handlers, CLI).
 unit:

@@ -70,9 +70,33 @@ fn client(command: impl std::future::Future<Output = anyhow::Result<ExitCode>>) 
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    bound_allocator();
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+/// Keeps the server's resident memory near its budgets. glibc gives each busy
+/// thread its own arena (up to 8 per core) and, once large blocks have been
+/// freed, raises its mmap threshold to 32 MiB, so upload bodies of a few MiB
+/// come from arenas that fragment and are not given back: under `just load`
+/// the server peaked at 714 MiB against 320 MiB of budgets, 346 MiB with this.
+/// The `MALLOC_*` environment variables still win. Transform workers keep the
+/// defaults: they are short-lived and bounded by their own limit.
+fn bound_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let unset = |name: &str| std::env::var_os(name).is_none();
+        // SAFETY: mallopt only sets allocator parameters; called before any thread starts.
+        unsafe {
+            if unset("MALLOC_ARENA_MAX") {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+            if unset("MALLOC_MMAP_THRESHOLD_") {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+            }
+        }
+    }
 }
 
 async fn serve(args: flipframe::cli::ServeArgs) -> anyhow::Result<()> {

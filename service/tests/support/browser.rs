@@ -6,6 +6,7 @@
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,8 +42,12 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Chromium is chromedriver's child: killing the driver alone would leave
+    /// the browser running, so the whole process group goes.
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = -(self.driver.id() as i32);
+        // SAFETY: kill(2) on the group this driver leads; no memory involved.
+        unsafe { libc::kill(group, libc::SIGKILL) };
         let _ = self.driver.wait();
     }
 }
@@ -63,6 +68,7 @@ impl Browser {
             .port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
