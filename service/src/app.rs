@@ -12,7 +12,7 @@ use crate::config::{AuthMode, Config, LedgerLocation, StorageLocation, Transform
 use crate::console::ConsoleSettings;
 use crate::jobs::{ExternalTrigger, Processor, SharedQueue, Worker};
 use crate::ledger::{CachedLedger, DynamoLedger, SharedLedger, SqliteLedger};
-use crate::sandbox::{InProcess, SharedTransformer, WorkerPool};
+use crate::sandbox::{InProcess, Metered, SharedTransformer, WorkerPool};
 use crate::signin::{SignIn, SignInSettings};
 use crate::storage::{CachedStore, FileStore, S3Store, SharedStore};
 use anyhow::Context;
@@ -99,6 +99,7 @@ impl Backends {
             }
             TransformIsolation::InProcess => Arc::new(InProcess),
         };
+        let transformer: SharedTransformer = Arc::new(Metered(transformer));
         Ok(Self {
             store,
             ledger,
@@ -140,6 +141,10 @@ impl Backends {
                 .filter_map(|origin| HeaderValue::from_str(origin).ok())
                 .collect(),
             readiness: Arc::default(),
+            metrics: config
+                .metrics
+                .then(crate::telemetry::metrics::prometheus)
+                .flatten(),
         })
     }
 }

@@ -114,6 +114,10 @@ pub struct ServeArgs {
     /// (SO_REUSEPORT): rolling restarts on one host.
     #[arg(long, env = "FLIPFRAME_REUSE_PORT")]
     pub reuse_port: bool,
+    /// Serve Prometheus metrics at `/metrics` on this listener (`off` hides
+    /// them; on Lambda they are CloudWatch EMF log lines instead).
+    #[arg(long, env = "FLIPFRAME_METRICS", default_value = "on", value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics: bool,
     #[command(flatten)]
     pub data: DataArgs,
     /// Where objects live: `file://PATH` or `s3://BUCKET/PREFIX` [default: file://DATA_DIR/objects].

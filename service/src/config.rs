@@ -16,6 +16,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Let another instance bind `listen` too (rolling restarts on one host).
     pub reuse_port: bool,
+    /// Prometheus text at `/metrics`.
+    pub metrics: bool,
     pub data_dir: PathBuf,
     pub storage: StorageLocation,
     pub ledger: LedgerLocation,
@@ -126,6 +128,7 @@ impl Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             reuse_port: false,
+            metrics: true,
             storage: StorageLocation::Files(data_dir.join("objects")),
             ledger: LedgerLocation::Sqlite(data_dir.join("ledger.db")),
             data_dir,
@@ -209,6 +212,7 @@ impl Config {
         Ok(Self {
             listen: args.listen,
             reuse_port: args.reuse_port,
+            metrics: args.metrics,
             data_dir,
             storage,
             ledger,

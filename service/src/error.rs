@@ -30,6 +30,11 @@ pub fn problem_type(code: &str) -> String {
     format!("urn:flipframe:problem:{code}")
 }
 
+/// The problem code of an error response, for the layers above the handler
+/// (metrics count refusals by it).
+#[derive(Debug, Clone)]
+pub struct ProblemCode(pub String);
+
 /// An `application/problem+json` response whose `type` names `code` and
 /// whose extension members are `extensions`' fields.
 pub fn problem_response(
@@ -61,6 +66,7 @@ pub fn problem_response(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         )],
+        axum::Extension(ProblemCode(code.to_owned())),
         serde_json::to_vec(&body).unwrap_or_default(),
     )
         .into_response()

@@ -9,6 +9,7 @@ use crate::cli::LambdaRole;
 use crate::config::{Config, LedgerLocation, StorageLocation};
 use crate::jobs::{ExternalTrigger, Outcome, Processor};
 use crate::storage::ObjectKey;
+use crate::telemetry::metrics;
 use anyhow::{Context, bail};
 use aws_lambda_events::s3::S3Event;
 use axum::Router;
@@ -22,11 +23,15 @@ use uuid::Uuid;
 pub async fn run(role: LambdaRole, mut config: Config) -> anyhow::Result<()> {
     refuse_local_backends(&config)?;
     config.load_secrets().await?;
+    // The figures leave as CloudWatch EMF lines, one document per invocation.
+    config.metrics = false;
+    metrics::cloudwatch();
     let backends = Backends::open(&config).await?;
     match role {
         LambdaRole::Api => {
             let state = backends.app_state(&config, Arc::new(ExternalTrigger))?;
-            lambda_http::run(api::router(state))
+            let router = api::router(state).layer(axum::middleware::from_fn(flush_metrics));
+            lambda_http::run(router)
                 .await
                 .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
         }
@@ -36,9 +41,9 @@ pub async fn run(role: LambdaRole, mut config: Config) -> anyhow::Result<()> {
             let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let (processor, prefix) = (processor.clone(), prefix.clone());
                 async move {
-                    handle_processor_event(&processor, &prefix, event.payload)
-                        .await
-                        .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
+                    let handled = handle_processor_event(&processor, &prefix, event.payload).await;
+                    metrics::flush_lambda(&event.context.request_id, std::io::stdout());
+                    handled.map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
                 }
             });
             lambda_runtime::run(handler)
@@ -46,6 +51,21 @@ pub async fn run(role: LambdaRole, mut config: Config) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
         }
     }
+}
+
+/// Writes what one API invocation counted once its answer is ready.
+async fn flush_metrics(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use lambda_http::RequestExt as _;
+    let request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone())
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    metrics::flush_lambda(&request_id, std::io::stdout());
+    response
 }
 
 /// Files and SQLite vanish with the Lambda sandbox: refuse them outright.

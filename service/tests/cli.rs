@@ -157,6 +157,82 @@ fn serve_runs_with_embedded_defaults_and_dev_tokens_work() {
 }
 
 #[test]
+fn every_log_line_of_an_upload_names_it_and_the_request_that_made_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let json = [("FLIPFRAME_LOG_FORMAT", "json".to_owned())];
+    let (mut server, port) = serve_logging(&json, dir.path(), log.into());
+    let token = dev_token(dir.path());
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (id, request_id) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let answer = client
+            .post(format!("{base}/v1/images"))
+            .bearer_auth(&token)
+            .header("content-type", "image/jpeg")
+            .body(marked_jpeg())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 202);
+        let request_id = answer.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let entry: serde_json::Value = answer.json().await.unwrap();
+        let id = entry["id"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let entry: serde_json::Value = client
+                .get(format!("{base}/v1/images/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if entry["status"] == "done" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{entry}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (id, request_id)
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // Each JSON line carries its spans' fields: the request's, or the job's.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log_path)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let names_upload = |line: &&serde_json::Value| {
+        line["spans"]
+            .as_array()
+            .is_some_and(|spans| spans.iter().any(|span| span["upload_id"] == id.as_str()))
+    };
+    let about: Vec<&serde_json::Value> = lines.iter().filter(names_upload).collect();
+    let messages: Vec<&str> = about.iter().filter_map(|l| l["message"].as_str()).collect();
+    for expected in ["upload accepted", "processing ended"] {
+        assert!(messages.contains(&expected), "{expected} in {messages:?}");
+    }
+    for line in &about {
+        let spans = line["spans"].as_array().unwrap();
+        assert!(
+            spans
+                .iter()
+                .any(|span| span["request_id"] == request_id.as_str()),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn dev_auth_is_refused_on_lambda() {
     let dir = tempfile::tempdir().unwrap();
     let run = flipframe()
@@ -192,6 +268,14 @@ fn bad_configuration_is_refused_at_start() {
 
 /// Starts `flipframe serve` with `env` on a free port and waits for /healthz.
 fn serve_with(env: &[(&str, String)], dir: &std::path::Path) -> (std::process::Child, u16) {
+    serve_logging(env, dir, Stdio::null())
+}
+
+fn serve_logging(
+    env: &[(&str, String)],
+    dir: &std::path::Path,
+    log: Stdio,
+) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -202,7 +286,7 @@ fn serve_with(env: &[(&str, String)], dir: &std::path::Path) -> (std::process::C
         .current_dir(dir)
         .env("FLIPFRAME_LISTEN", format!("127.0.0.1:{port}"))
         .env_remove("FLIPFRAME_DATA_DIR")
-        .stderr(Stdio::null());
+        .stderr(log);
     for (name, value) in env {
         command.env(name, value);
     }

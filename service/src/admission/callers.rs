@@ -26,6 +26,11 @@ impl UploadSlots {
         }
     }
 
+    /// Uploads in flight, all callers together.
+    pub fn total_in_flight(&self) -> usize {
+        self.counts.lock().expect("upload slots").values().sum()
+    }
+
     /// A slot for `caller`, or `None` when all of theirs are taken.
     pub fn try_enter(&self, caller: &str) -> Option<InFlight> {
         let mut counts = self.counts.lock().expect("upload slots");

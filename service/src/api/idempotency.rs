@@ -36,6 +36,22 @@ pub async fn admit(
     route: &str,
     uploader: &Uploader,
 ) -> Result<Admitted, ApiError> {
+    let admitted = decide(state, headers, route, uploader).await?;
+    let id = match &admitted {
+        Admitted::Fresh(id) => *id,
+        Admitted::Replay(entry) => entry.id,
+    };
+    // From here on, every line of this request names its upload.
+    tracing::Span::current().record("upload_id", tracing::field::display(id));
+    Ok(admitted)
+}
+
+async fn decide(
+    state: &AppState,
+    headers: &HeaderMap,
+    route: &str,
+    uploader: &Uploader,
+) -> Result<Admitted, ApiError> {
     let id = Uuid::now_v7();
     let Some(value) = headers.get(HEADER) else {
         return Ok(Admitted::Fresh(id));

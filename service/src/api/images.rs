@@ -130,6 +130,7 @@ async fn receive(
         });
     };
     let admitted = idempotency::admit(state, request.headers(), "images", &uploader).await?;
+    let request_id = super::request_id(request.headers());
     let query_filename = params.filename.as_deref().and_then(clean_filename);
     let limit = state.limits.max_body_bytes;
     let (parts, body) = request.into_parts();
@@ -139,7 +140,9 @@ async fn receive(
     let body = read_upload(Request::from_parts(parts, Body::empty()), limit, meter).await;
     let (id, body) = match (admitted, body) {
         (Admitted::Fresh(id), Ok(body)) => (id, body),
-        (Admitted::Replay(entry), Ok(body)) => return resume(state, *entry, body.bytes).await,
+        (Admitted::Replay(entry), Ok(body)) => {
+            return resume(state, *entry, body.bytes, request_id).await;
+        }
         // A repeat's refusal is answered, not logged: its entry exists.
         (Admitted::Fresh(id), Err(ApiError::Rejected(rejection))) => {
             return refuse(state, id, query_filename, uploader, rejection).await;
@@ -167,7 +170,7 @@ async fn receive(
         // Another attempt under the same Idempotency-Key made it first.
         Err(LedgerError::Duplicate(_)) => {
             let first = state.ledger.get(id).await?.ok_or(ApiError::KeyInUse)?;
-            return resume(state, first, body.bytes).await;
+            return resume(state, first, body.bytes, request_id).await;
         }
         Err(other) => return Err(other.into()),
     }
@@ -176,7 +179,11 @@ async fn receive(
         abandon(state, id, &key, &error).await;
         return Err(error.into());
     }
-    state.jobs.enqueue(Job { id, transformed });
+    state.jobs.enqueue(Job {
+        id,
+        transformed,
+        request_id,
+    });
     tracing::info!(%id, uploader = %entry.uploader.username, "upload accepted");
     Ok(accepted(entry, false))
 }
@@ -185,7 +192,12 @@ async fn receive(
 /// `pending` may have lost its original with a crash after the entry was
 /// written: the retry brings the same bytes, so they are stored (again, which
 /// is harmless: the same bytes under the same key) and processing queued.
-async fn resume(state: &AppState, entry: LogEntry, bytes: Bytes) -> Result<Response, ApiError> {
+async fn resume(
+    state: &AppState,
+    entry: LogEntry,
+    bytes: Bytes,
+    request_id: Option<String>,
+) -> Result<Response, ApiError> {
     idempotency::check_same_body(&entry, &bytes)?;
     if entry.status == Status::Pending
         && let Some(original) = &entry.original
@@ -195,6 +207,7 @@ async fn resume(state: &AppState, entry: LogEntry, bytes: Bytes) -> Result<Respo
         state.jobs.enqueue(Job {
             id: entry.id,
             transformed: None,
+            request_id,
         });
     }
     Ok(accepted(entry, true))
@@ -499,6 +512,7 @@ pub async fn transformed(
     })?;
     if let Caller::External { name } = &caller {
         tracing::info!(token = %name, %id, "external download");
+        crate::telemetry::metrics::external_download(name);
     }
     let disposition = disposition::attachment(
         entry.filename.as_deref(),

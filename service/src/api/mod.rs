@@ -6,6 +6,7 @@ mod extract;
 mod health;
 mod idempotency;
 mod images;
+mod metrics;
 mod openapi;
 mod responses;
 mod upload_body;
@@ -31,6 +32,7 @@ use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use bytes::Bytes;
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub cors_origins: Vec<HeaderValue>,
     /// The last backend probe `/readyz` answered with.
     pub readiness: Arc<health::ReadinessProbe>,
+    /// Where `/metrics` renders from, when it is served.
+    pub metrics: Option<&'static PrometheusHandle>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,12 +93,17 @@ pub fn router(state: AppState) -> Router {
             .route("/dev/jwks.json", static_json(dev.jwks))
             .merge(signin::router(dev.sign_in));
     }
+    if state.metrics.is_some() {
+        router = router.route("/metrics", get(metrics::render));
+    }
     let cors = cors_layer(&state.cors_origins);
     router
         .merge(console::router(Arc::clone(&state.console)))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        // Per route (axum applies `layer` to each), so the matched path is known.
+        .layer(axum::middleware::from_fn(metrics::record))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -202,7 +211,14 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         method = %request.method(),
         path = %request.uri().path(),
         request_id,
+        upload_id = tracing::field::Empty,
     )
+}
+
+/// The id `SetRequestIdLayer` gave this request, for work it hands on.
+pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(&REQUEST_ID)?.to_str().ok()?;
+    Some(value.to_owned())
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

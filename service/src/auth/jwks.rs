@@ -2,6 +2,7 @@
 //! one refetch, at most once per `min_refresh`, so forged kids cannot hammer
 //! the issuer; a failed fetch keeps the keys already known.
 
+use crate::telemetry::metrics;
 use async_trait::async_trait;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse};
@@ -123,11 +124,13 @@ impl JwksCache {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         match self.source.fetch().await {
             Ok(set) => {
+                metrics::jwks_fetched(true);
                 let keys = usable_keys(&set);
                 tracing::info!(keys = keys.len(), "fetched the issuer's JWKS");
                 *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
             }
             Err(error) => {
+                metrics::jwks_fetched(false);
                 tracing::warn!(error = %error, "JWKS fetch failed; keeping the keys already known");
             }
         }

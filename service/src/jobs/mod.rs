@@ -19,6 +19,8 @@ pub struct Job {
     /// The transform, when validating the upload already produced it: the
     /// processor then only stores it instead of decoding the image again.
     pub transformed: Option<Encoded>,
+    /// The request that uploaded it, so the processor's log lines name it too.
+    pub request_id: Option<String>,
 }
 
 /// A job that starts from the stored original.
@@ -27,6 +29,7 @@ impl From<Uuid> for Job {
         Self {
             id,
             transformed: None,
+            request_id: None,
         }
     }
 }

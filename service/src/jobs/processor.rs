@@ -44,9 +44,16 @@ pub struct Processor {
 }
 
 impl Processor {
-    #[tracing::instrument(skip_all, fields(id = %job.id, prepared = job.transformed.is_some(), outcome))]
+    #[tracing::instrument(skip_all, fields(
+        upload_id = %job.id,
+        request_id = job.request_id.as_deref(),
+        prepared = job.transformed.is_some(),
+        outcome,
+    ))]
     pub async fn process(&self, job: Job) -> anyhow::Result<Outcome> {
-        let Job { id, transformed } = job;
+        let Job {
+            id, transformed, ..
+        } = job;
         let Some(entry) = self.ledger.get(id).await? else {
             tracing::warn!(%id, "no log entry for this id");
             return Ok(Outcome::Skipped);
@@ -100,6 +107,7 @@ impl Processor {
             }
         };
         tracing::Span::current().record("outcome", tracing::field::debug(&outcome));
+        tracing::info!(?outcome, "processing ended");
         Ok(outcome)
     }
 

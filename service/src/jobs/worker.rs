@@ -3,6 +3,7 @@
 //! transient error.
 
 use super::{Job, JobQueue, Processor};
+use crate::telemetry::metrics;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,7 +31,9 @@ impl JobQueue for WorkerQueue {
             }
         }
         // A closed channel means shutdown: the sweep of the next start picks it up.
-        let _ = self.sender.send(job);
+        if self.sender.send(job).is_ok() {
+            metrics::queued(1.0);
+        }
     }
 
     fn takes_transformed(&self) -> bool {
@@ -40,6 +43,7 @@ impl JobQueue for WorkerQueue {
 
 impl WorkerQueue {
     fn received(&self, job: &Job) {
+        metrics::queued(-1.0);
         if let Some(transformed) = &job.transformed {
             self.queued_bytes
                 .fetch_sub(transformed.bytes.len(), Ordering::Relaxed);
@@ -153,6 +157,7 @@ mod tests {
 
     fn job_with(bytes: usize) -> Job {
         Job {
+            request_id: None,
             id: Uuid::now_v7(),
             transformed: Some(Encoded {
                 bytes: vec![0; bytes],

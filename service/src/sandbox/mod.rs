@@ -6,11 +6,13 @@
 //! benchmarks; it has the pipeline's structural limits but no deadline.
 
 mod in_process;
+mod metered;
 mod pool;
 mod protocol;
 pub mod worker;
 
 pub use in_process::InProcess;
+pub use metered::Metered;
 pub use pool::{SandboxSettings, WorkerPool};
 pub use protocol::{Mode, TransformRequest};
 

@@ -4,6 +4,7 @@
 //! read twice, and a presigned upload may still replace one.
 
 use super::{ObjectKey, ObjectStore, SharedStore, StorageError};
+use crate::telemetry::metrics;
 use async_trait::async_trait;
 use bytes::Bytes;
 use quick_cache::Weighter;
@@ -56,8 +57,10 @@ impl ObjectStore for CachedStore {
         if !key.is_transformed() {
             return self.inner.get(key).await;
         }
-        if let Some(hit) = self.hot.get(key) {
-            return Ok(Some(hit));
+        let hit = self.hot.get(key);
+        metrics::cache_lookup(hit.is_some());
+        if hit.is_some() {
+            return Ok(hit);
         }
         let fetched = self.inner.get(key).await?;
         if let Some(bytes) = &fetched {

@@ -13,6 +13,7 @@ mod helpers;
 mod hygiene;
 mod jwks;
 mod log;
+mod operations;
 mod outages;
 mod recovery;
 mod upload;

@@ -94,6 +94,7 @@ async fn a_transform_made_at_upload_is_stored_without_decoding_the_original_agai
     let job = Job {
         id: handed_over.id,
         transformed: Some(made_at_upload.clone()),
+        request_id: None,
     };
     assert_eq!(processor.process(job).await.unwrap(), Outcome::Done);
     let key = ObjectKey::transformed(handed_over.id, made_at_upload.format);

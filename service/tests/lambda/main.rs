@@ -46,6 +46,9 @@ async fn harness(max_inline_bytes: Option<u64>) -> LambdaHarness {
     };
     config.aws = moto().settings();
     config.max_inline_bytes = max_inline_bytes;
+    // As `lambda::run` does: figures go out as CloudWatch EMF, not Prometheus.
+    config.metrics = false;
+    flipframe::telemetry::metrics::cloudwatch();
     config.auth = AuthMode::Cognito {
         issuer: cognito.issuer(),
         client_ids: vec![cognito.client_id.clone()],
@@ -442,4 +445,52 @@ async fn events_for_other_keys_are_ignored() {
     );
     let unknown = uuid::Uuid::now_v7().to_string();
     assert_eq!(lambda.s3(&unknown, 1).await, vec![Outcome::Skipped]);
+}
+
+#[tokio::test]
+async fn an_invocation_leaves_its_figures_as_cloudwatch_emf_lines() {
+    let lambda = harness(None).await;
+    let mut headers = lambda.auth();
+    headers["content-type"] = json!("image/jpeg");
+    let response = lambda
+        .call(api_event(
+            "POST",
+            "/v1/images",
+            "",
+            headers,
+            Some(&marked_jpeg()),
+        ))
+        .await;
+    assert_eq!(response["statusCode"], 202, "{response}");
+    let id = json_body(&response)["id"].as_str().unwrap().to_owned();
+    assert_eq!(lambda.s3(&id, marked_jpeg().len()).await, [Outcome::Done]);
+
+    let mut out = Vec::new();
+    flipframe::telemetry::metrics::flush_lambda("invocation-7", &mut out);
+    let documents: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let named = |name: &str| {
+        documents.iter().find(|document| {
+            document["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .is_some_and(|metrics| metrics.iter().any(|m| m["Name"] == name))
+        })
+    };
+    let accepted = named("flipframe_uploads_accepted_total").expect("an upload was counted");
+    assert_eq!(
+        accepted["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "flipframe"
+    );
+    assert!(
+        accepted["flipframe_uploads_accepted_total"]
+            .as_f64()
+            .unwrap()
+            >= 1.0
+    );
+    assert_eq!(accepted["RequestId"], "invocation-7");
+    let transforms = named("flipframe_transforms_total").expect("the transform was counted");
+    assert_eq!(transforms["format"], "image/jpeg", "{transforms}");
 }

@@ -1,4 +1,7 @@
-//! Tracing setup: human-readable text by default, JSON lines for machines.
+//! Tracing setup: human-readable text by default, JSON lines for machines;
+//! and what operators count (`metrics`).
+
+pub mod metrics;
 
 use crate::cli::LogFormat;
 use tracing_subscriber::EnvFilter;
