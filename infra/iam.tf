@@ -45,7 +45,7 @@ data "aws_iam_policy_document" "api" {
   statement {
     sid       = "TokenHashes"
     actions   = ["ssm:GetParameter"]
-    resources = [aws_ssm_parameter.external_tokens.arn]
+    resources = [aws_ssm_parameter.external_tokens.arn, aws_ssm_parameter.webhooks.arn]
   }
   statement {
     sid       = "DecryptTokenHashes"
@@ -98,6 +98,22 @@ data "aws_iam_policy_document" "processor" {
     sid       = "FailedEvents"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.processor_failures.arn]
+  }
+  statement {
+    # Webhooks, and the token names they belong to (hashes only).
+    sid       = "Webhooks"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.external_tokens.arn, aws_ssm_parameter.webhooks.arn]
+  }
+  statement {
+    sid       = "DecryptWebhooks"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${data.aws_region.current.name}.amazonaws.com"]
+    }
   }
   dynamic "statement" {
     for_each = var.enable_xray ? [1] : []

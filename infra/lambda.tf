@@ -64,10 +64,9 @@ resource "aws_lambda_function" "processor" {
   reserved_concurrent_executions = var.processor_reserved_concurrency
 
   environment {
+    # The processor reads the token names only to check the webhooks against them.
     variables = merge(local.lambda_environment, {
       FLIPFRAME_LAMBDA_ROLE = "processor"
-      # The processor reads no tokens.
-      FLIPFRAME_EXTERNAL_TOKENS_PARAMETER = ""
     })
   }
 

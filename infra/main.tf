@@ -17,6 +17,7 @@ locals {
     FLIPFRAME_COGNITO_CLIENT_IDS        = aws_cognito_user_pool_client.web.id
     FLIPFRAME_COGNITO_DOMAIN            = local.hosted_ui
     FLIPFRAME_EXTERNAL_TOKENS_PARAMETER = aws_ssm_parameter.external_tokens.name
+    FLIPFRAME_WEBHOOKS_PARAMETER        = aws_ssm_parameter.webhooks.name
     FLIPFRAME_LOG_FORMAT                = "json"
     FLIPFRAME_CORS_ORIGINS              = join(",", var.cors_origins)
   }

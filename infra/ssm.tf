@@ -1,4 +1,5 @@
-# External-system token hashes; the API function reads them at start.
+# External-system token hashes and completion webhooks; the functions read
+# them at start.
 
 resource "aws_ssm_parameter" "external_tokens" {
   #checkov:skip=CKV_AWS_337:Encrypted with the AWS-managed aws/ssm key; the value is SHA-256 hashes, never tokens
@@ -7,4 +8,12 @@ resource "aws_ssm_parameter" "external_tokens" {
   type        = "SecureString"
   # SSM refuses empty values; a lone comma parses as no tokens.
   value = var.external_token_hashes == "" ? "," : var.external_token_hashes
+}
+
+resource "aws_ssm_parameter" "webhooks" {
+  #checkov:skip=CKV_AWS_337:Encrypted with the AWS-managed aws/ssm key
+  name        = "/${local.name}/webhooks"
+  description = "flipframe completion webhooks as NAME=whsec_SECRET@URL,... (NAME an external token's)"
+  type        = "SecureString"
+  value       = var.webhooks == "" ? "," : var.webhooks
 }

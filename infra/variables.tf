@@ -179,3 +179,10 @@ variable "cors_origins" {
     error_message = "Each CORS origin is scheme://host[:port], with no path and no wildcard."
   }
 }
+
+variable "webhooks" {
+  description = "Completion webhooks as NAME=whsec_SECRET@https://URL,... (NAME an external token's). Stored as an SSM SecureString."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

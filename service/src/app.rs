@@ -8,13 +8,16 @@ use crate::auth::{
     StaticJwks,
 };
 use crate::aws;
-use crate::config::{AuthMode, Config, LedgerLocation, StorageLocation, TransformIsolation};
+use crate::config::{
+    AuthMode, Config, LedgerLocation, StorageLocation, TransformIsolation, running_on_lambda,
+};
 use crate::console::ConsoleSettings;
 use crate::jobs::{ExternalTrigger, Processor, SharedQueue, Worker};
 use crate::ledger::{CachedLedger, DynamoLedger, SharedLedger, SqliteLedger};
 use crate::sandbox::{InProcess, Metered, SharedTransformer, WorkerPool};
 use crate::signin::{SignIn, SignInSettings};
 use crate::storage::{CachedStore, FileStore, S3Store, SharedStore};
+use crate::webhooks::{Notifier, Retry};
 use anyhow::Context;
 use axum::Router;
 use axum::http::HeaderValue;
@@ -29,6 +32,12 @@ use tokio::sync::watch;
 const HOT_OBJECT_BYTES: u64 = 64 << 20;
 /// Finished log entries kept in memory for downloads (~1 KB each).
 const HOT_ENTRIES: usize = 20_000;
+/// Webhook attempts within one processor invocation: 1 s, 2 s, then give up.
+const LAMBDA_RETRY: Retry = Retry {
+    first_gap: Duration::from_secs(1),
+    max_gap: Duration::from_secs(2),
+    give_up_after: Duration::from_secs(4),
+};
 
 pub struct Application {
     listener: TcpListener,
@@ -49,6 +58,8 @@ pub struct Backends {
     pub admission: Arc<Admission>,
     /// Where the pipeline runs on uploaded bytes.
     pub transformer: SharedTransformer,
+    /// Who hears when a tagged upload ends.
+    pub notifier: Notifier,
 }
 
 impl Backends {
@@ -82,7 +93,7 @@ impl Backends {
         };
         // Hot downloads are answered from memory in front of either backend.
         let store = Arc::new(CachedStore::new(store, HOT_OBJECT_BYTES));
-        let ledger = Arc::new(CachedLedger::new(ledger, HOT_ENTRIES));
+        let ledger: SharedLedger = Arc::new(CachedLedger::new(ledger, HOT_ENTRIES));
         let admission = Arc::new(Admission::new(
             config.admission,
             config.limits.max_body_bytes,
@@ -100,11 +111,22 @@ impl Backends {
             TransformIsolation::InProcess => Arc::new(InProcess),
         };
         let transformer: SharedTransformer = Arc::new(Metered(transformer));
+        let notifier = if running_on_lambda() {
+            // Nothing runs between invocations: deliver within the processor's.
+            Notifier::inline(config.webhooks.clone(), Arc::clone(&ledger), LAMBDA_RETRY)
+        } else {
+            Notifier::background(
+                config.webhooks.clone(),
+                Arc::clone(&ledger),
+                config.webhook_retry,
+            )
+        };
         Ok(Self {
             store,
             ledger,
             admission,
             transformer,
+            notifier,
         })
     }
 
@@ -117,6 +139,7 @@ impl Backends {
             lease: config.processing_lease,
             admission: Arc::clone(&self.admission),
             transformer: Arc::clone(&self.transformer),
+            notifier: self.notifier.clone(),
         }
     }
 
@@ -141,6 +164,7 @@ impl Backends {
                 .filter_map(|origin| HeaderValue::from_str(origin).ok())
                 .collect(),
             readiness: Arc::default(),
+            notifier: self.notifier.clone(),
             metrics: config
                 .metrics
                 .then(crate::telemetry::metrics::prometheus)

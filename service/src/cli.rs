@@ -233,6 +233,21 @@ pub struct AuthArgs {
     /// An SSM parameter (SecureString) holding the external tokens in that form, read at start.
     #[arg(long, env = "FLIPFRAME_EXTERNAL_TOKENS_PARAMETER")]
     pub external_tokens_parameter: Option<String>,
+    /// Completion webhooks as `NAME=whsec_SECRET@URL,...`, NAME an external
+    /// token's; uploads that name it in `?notify=` are told when they end.
+    #[arg(
+        long,
+        env = "FLIPFRAME_WEBHOOKS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub webhooks: String,
+    /// An SSM parameter (SecureString) holding the webhooks in that form, read at start.
+    #[arg(long, env = "FLIPFRAME_WEBHOOKS_PARAMETER")]
+    pub webhooks_parameter: Option<String>,
+    /// How long an undelivered webhook event is retried (exponential backoff).
+    #[arg(long, env = "FLIPFRAME_WEBHOOK_RETRY_FOR", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub webhook_retry_for: Duration,
     /// The Cognito Hosted UI's base URL (`https://DOMAIN.auth.REGION.amazoncognito.com`), where the console signs in.
     #[arg(long, env = "FLIPFRAME_COGNITO_DOMAIN")]
     pub cognito_domain: Option<String>,

@@ -6,6 +6,7 @@ use crate::aws::AwsSettings;
 use crate::cli::{Isolation, LogFormat, ProtectionArgs, ServeArgs};
 use crate::pipeline::{Limits, TransformSpec};
 use crate::sandbox::SandboxSettings;
+use crate::webhooks::{Recipients, Retry};
 use anyhow::{Context, bail};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,11 @@ pub struct Config {
     pub external_tokens: ExternalTokens,
     /// Where to read `external_tokens` from at start instead (SSM parameter name).
     pub external_tokens_parameter: Option<String>,
+    /// Who hears when a tagged upload ends.
+    pub webhooks: Recipients,
+    /// Where to read `webhooks` from at start instead (SSM parameter name).
+    pub webhooks_parameter: Option<String>,
+    pub webhook_retry: Retry,
     pub log_format: LogFormat,
     pub aws: AwsSettings,
     /// Larger objects are answered with a redirect to a presigned URL instead
@@ -141,6 +147,9 @@ impl Config {
             },
             external_tokens: ExternalTokens::default(),
             external_tokens_parameter: None,
+            webhooks: Recipients::default(),
+            webhooks_parameter: None,
+            webhook_retry: Retry::default(),
             log_format: LogFormat::Text,
             aws: AwsSettings::default(),
             max_inline_bytes: None,
@@ -209,6 +218,7 @@ impl Config {
         };
         let external_tokens = ExternalTokens::parse(&args.auth.external_tokens)
             .context("FLIPFRAME_EXTERNAL_TOKENS")?;
+        let webhooks = Recipients::parse(&args.auth.webhooks).context("FLIPFRAME_WEBHOOKS")?;
         Ok(Self {
             listen: args.listen,
             reuse_port: args.reuse_port,
@@ -225,6 +235,16 @@ impl Config {
             processing_lease: args.processing_lease,
             auth,
             external_tokens,
+            webhooks,
+            webhooks_parameter: args
+                .auth
+                .webhooks_parameter
+                .clone()
+                .filter(|name| !name.is_empty()),
+            webhook_retry: Retry {
+                give_up_after: args.auth.webhook_retry_for,
+                ..Retry::default()
+            },
             external_tokens_parameter: args
                 .auth
                 .external_tokens_parameter
@@ -262,6 +282,19 @@ impl Config {
                 .with_context(|| format!("reading SSM parameter {name}"))?;
             self.external_tokens =
                 ExternalTokens::parse(&spec).with_context(|| format!("SSM parameter {name}"))?;
+        }
+        if let Some(name) = &self.webhooks_parameter {
+            let aws = crate::aws::sdk_config(&self.aws).await;
+            let spec = aws
+                .parameter(name)
+                .await
+                .with_context(|| format!("reading SSM parameter {name}"))?;
+            self.webhooks =
+                Recipients::parse(&spec).with_context(|| format!("SSM parameter {name}"))?;
+        }
+        let tokens: Vec<&str> = self.external_tokens.names().collect();
+        if let Some(stray) = self.webhooks.names().find(|name| !tokens.contains(name)) {
+            anyhow::bail!("webhook {stray:?} names no external token: each belongs to one");
         }
         Ok(())
     }

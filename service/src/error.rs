@@ -119,6 +119,8 @@ pub enum ApiError {
     KeyInUse,
     #[error("this Idempotency-Key was used for a different request body")]
     KeyReused,
+    #[error("no webhook is configured for {0:?}: notify names an external token that has one")]
+    UnknownRecipient(String),
     /// The storage or the log did not answer: a transient outage.
     #[error("the service cannot reach its storage or its log right now; retry shortly")]
     Unavailable(#[source] anyhow::Error),
@@ -153,6 +155,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "busy",
     "idempotency_key_in_use",
     "idempotency_key_reused",
+    "unknown_recipient",
     "backend_unavailable",
     "internal_error",
 ];
@@ -194,6 +197,7 @@ impl ApiError {
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::KeyInUse => StatusCode::CONFLICT,
             Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnknownRecipient(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -215,6 +219,7 @@ impl ApiError {
             Self::Busy => "busy",
             Self::KeyInUse => "idempotency_key_in_use",
             Self::KeyReused => "idempotency_key_reused",
+            Self::UnknownRecipient(_) => "unknown_recipient",
             Self::Unavailable(_) => "backend_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -329,6 +334,7 @@ mod tests {
             ApiError::Busy,
             ApiError::KeyInUse,
             ApiError::KeyReused,
+            ApiError::UnknownRecipient(String::new()),
             ApiError::Unavailable(anyhow::anyhow!("x")),
             ApiError::internal(anyhow::anyhow!("x")),
         ]);

@@ -22,6 +22,7 @@ pub mod signin;
 pub mod storage;
 pub mod telemetry;
 pub mod version;
+pub mod webhooks;
 
 pub use app::Application;
 pub use config::Config;

@@ -33,6 +33,24 @@ const MAX_PAGE: u32 = 100;
 pub struct UploadParams {
     /// The original file name, recorded in the log (multipart uploads carry their own).
     filename: Option<String>,
+    /// External systems to tell when this upload ends, by token name,
+    /// comma-separated; each needs a configured webhook.
+    notify: Option<String>,
+}
+
+/// The recipients `notify` names, each one known; in the order given, once each.
+pub(super) fn recipients(state: &AppState, notify: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in notify.unwrap_or_default().split(',').map(str::trim) {
+        if name.is_empty() || names.iter().any(|known| known == name) {
+            continue;
+        }
+        if !state.notifier.knows(name) {
+            return Err(ApiError::UnknownRecipient(name.to_owned()));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
 }
 
 /// The multipart form of an upload: one `file` field.
@@ -75,7 +93,7 @@ pub struct UploadForm {
     responses(
         (status = 202, description = "Accepted; processing runs in the background", body = LogEntry,
          headers(("Location" = String, description = "The new log entry"))),
-        (status = 400, description = "Empty, truncated, undecodable, over the pixel limits, too costly to decode (`too_complex`), stopped at the deadline (`transform_timeout`) or fatal to the decoder (`decoder_crashed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Empty, truncated, undecodable, over the pixel limits, too costly to decode (`too_complex`), stopped at the deadline (`transform_timeout`) or fatal to the decoder (`decoder_crashed`); or `notify` names no configured webhook (`unknown_recipient`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "External tokens may not upload", body = Problem, content_type = "application/problem+json"),
         (status = 408, description = "The body arrived slower than the minimum rate (`body_too_slow`)", body = Problem, content_type = "application/problem+json"),
@@ -123,6 +141,7 @@ async fn receive(
     request: Request,
     cpu: &mut Option<Duration>,
 ) -> Result<Response, ApiError> {
+    let notify = recipients(state, params.notify.as_deref())?;
     let admission = &state.admission;
     let Some(_in_flight) = admission.uploads.try_enter(&uploader.sub) else {
         return Err(ApiError::TooManyUploads {
@@ -145,7 +164,12 @@ async fn receive(
         }
         // A repeat's refusal is answered, not logged: its entry exists.
         (Admitted::Fresh(id), Err(ApiError::Rejected(rejection))) => {
-            return refuse(state, id, query_filename, uploader, rejection).await;
+            let refused = Refused {
+                filename: query_filename,
+                uploader,
+                notify,
+            };
+            return refuse(state, id, refused, rejection).await;
         }
         (_, Err(other)) => return Err(other),
     };
@@ -158,13 +182,21 @@ async fn receive(
     *cpu = Some(checked.cpu);
     let (original, transformed) = match checked.result {
         Ok(inspected) => inspected,
-        Err(rejection) => return refuse(state, id, filename, uploader, rejection).await,
+        Err(rejection) => {
+            let refused = Refused {
+                filename,
+                uploader,
+                notify,
+            };
+            return refuse(state, id, refused, rejection).await;
+        }
     };
 
     // Recorded before it is stored: a crash in between leaves an entry the
     // sweep ends as `original_missing`, never an original no entry names.
     let content_type = original.content_type.clone();
-    let entry = LogEntry::new_pending(id, filename, uploader, original);
+    let mut entry = LogEntry::new_pending(id, filename, uploader, original);
+    entry.notify = notify;
     match state.ledger.insert(&entry).await {
         Ok(()) => {}
         // Another attempt under the same Idempotency-Key made it first.
@@ -284,21 +316,36 @@ async fn inspect_upload(
 }
 
 /// Records a refused upload as `failed` and answers with the rejection.
+/// Who made a refused upload, and who was to hear of it.
+pub(super) struct Refused {
+    pub filename: Option<String>,
+    pub uploader: Uploader,
+    pub notify: Vec<String>,
+}
+
 pub(super) async fn refuse(
     state: &AppState,
     id: Uuid,
-    filename: Option<String>,
-    uploader: Uploader,
+    refused: Refused,
     rejection: Rejection,
 ) -> Result<Response, ApiError> {
+    let Refused {
+        filename,
+        uploader,
+        notify,
+    } = refused;
     let failure = Failure {
         code: rejection.code().to_owned(),
         message: rejection.to_string(),
     };
     tracing::info!(%id, uploader = %uploader.username, code = %failure.code, "upload refused");
-    let entry = LogEntry::new_refused(id, filename, uploader, failure);
+    let mut entry = LogEntry::new_refused(id, filename, uploader, failure);
+    entry.notify = notify;
     match state.ledger.insert(&entry).await {
-        Ok(()) => Err(ApiError::Refused { rejection, id }),
+        Ok(()) => {
+            state.notifier.finished(id).await;
+            Err(ApiError::Refused { rejection, id })
+        }
         // Another attempt under the same Idempotency-Key made the entry.
         Err(LedgerError::Duplicate(_)) => Err(ApiError::Rejected(rejection)),
         Err(other) => Err(other.into()),

@@ -26,6 +26,7 @@ use crate::pipeline::{Limits, TransformSpec};
 use crate::sandbox::SharedTransformer;
 use crate::signin::{self, SignIn};
 use crate::storage::SharedStore;
+use crate::webhooks::Notifier;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, header};
@@ -68,6 +69,8 @@ pub struct AppState {
     pub cors_origins: Vec<HeaderValue>,
     /// The last backend probe `/readyz` answered with.
     pub readiness: Arc<health::ReadinessProbe>,
+    /// Who may be named in `?notify=`, and tells them.
+    pub notifier: Notifier,
     /// Where `/metrics` renders from, when it is served.
     pub metrics: Option<&'static PrometheusHandle>,
 }

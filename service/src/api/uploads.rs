@@ -35,6 +35,10 @@ pub struct UploadRequest {
         pattern = "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
     )]
     pub content_type: Option<String>,
+    /// External systems to tell when this upload ends, by token name; each
+    /// needs a configured webhook.
+    #[serde(default)]
+    pub notify: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -121,6 +125,7 @@ pub async fn start_upload(
             "content_type is not a media type (type/subtype)".to_owned(),
         ));
     }
+    let notify = super::images::recipients(&state, Some(&request.notify.join(",")))?;
     // A repeat gets a fresh URL for the entry it made the first time.
     let filename = request.filename.as_deref().and_then(clean_filename);
     let replay = match idempotency::admit(&state, &headers, "uploads", &uploader).await? {
@@ -144,7 +149,8 @@ pub async fn start_upload(
     let entry = match replay {
         Ok(entry) => entry,
         Err(_) => {
-            let entry = LogEntry::new_awaiting_upload(id, filename, uploader);
+            let mut entry = LogEntry::new_awaiting_upload(id, filename, uploader);
+            entry.notify = notify;
             match state.ledger.insert(&entry).await {
                 Ok(()) => {
                     tracing::info!(%id, uploader = %entry.uploader.username, "presigned upload started");

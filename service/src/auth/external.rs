@@ -62,6 +62,10 @@ impl ExternalTokens {
         Ok(Self { entries })
     }
 
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(name, _)| name.as_str())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

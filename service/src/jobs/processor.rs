@@ -8,6 +8,7 @@ use crate::ledger::{Failure, ImageInfo, LedgerError, LogEntry, SharedLedger, Sta
 use crate::pipeline::{self, Limits, TransformSpec, Validated};
 use crate::sandbox::{Mode, SharedTransformer, TransformRequest};
 use crate::storage::{ObjectKey, SharedStore};
+use crate::webhooks::Notifier;
 use bytes::Bytes;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -41,6 +42,8 @@ pub struct Processor {
     pub admission: Arc<Admission>,
     /// Where the pipeline runs on the stored original.
     pub transformer: SharedTransformer,
+    /// Who hears when a tagged upload ends.
+    pub notifier: Notifier,
 }
 
 impl Processor {
@@ -108,6 +111,9 @@ impl Processor {
         };
         tracing::Span::current().record("outcome", tracing::field::debug(&outcome));
         tracing::info!(?outcome, "processing ended");
+        if outcome != Outcome::Skipped {
+            self.notifier.finished(id).await;
+        }
         Ok(outcome)
     }
 

@@ -9,7 +9,7 @@ mod sqlite;
 
 pub use cached::CachedLedger;
 pub use dynamo::DynamoLedger;
-pub use model::{Failure, ImageInfo, LogEntry, LogPage, LogQuery, Status, Uploader};
+pub use model::{Delivery, Failure, ImageInfo, LogEntry, LogPage, LogQuery, Status, Uploader};
 pub use sqlite::SqliteLedger;
 
 use async_trait::async_trait;

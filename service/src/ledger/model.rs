@@ -89,6 +89,30 @@ pub struct LogEntry {
     /// cannot loop forever.
     #[serde(default)]
     pub attempts: u32,
+    /// External systems (by token name) the uploader asked to tell when this
+    /// upload ends; each gets one signed webhook event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<String>,
+    /// What became of those events, one per recipient.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<Delivery>,
+}
+
+/// One webhook event's delivery to one recipient: every attempt counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub recipient: String,
+    /// The `webhook-id` every attempt carried (receivers deduplicate on it).
+    pub webhook_id: String,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, while not delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Retries ran out.
+    #[serde(default)]
+    pub given_up: bool,
 }
 
 impl LogEntry {
@@ -145,6 +169,8 @@ impl LogEntry {
             original,
             transformed: None,
             attempts: 0,
+            notify: Vec::new(),
+            deliveries: Vec::new(),
         }
     }
 }

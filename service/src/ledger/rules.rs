@@ -2,7 +2,7 @@
 //! current entry (and its lease) and either edits it or declines. Backends only
 //! make the read-check-write atomic.
 
-use super::{Failure, ImageInfo, LedgerError, LogEntry, Status};
+use super::{Delivery, Failure, ImageInfo, LedgerError, LogEntry, Status};
 use std::time::Duration;
 
 /// Milliseconds since the epoch until which a worker owns a `processing` entry.
@@ -71,5 +71,34 @@ pub fn fail(failure: Failure) -> Rule {
             id: entry.id,
             actual,
         }),
+    })
+}
+
+/// Records one delivery attempt of a finished entry's webhook event. Declines
+/// once that recipient's event is delivered or given up: a late duplicate
+/// attempt changes nothing.
+pub fn record_delivery(attempt: Delivery) -> Rule {
+    Box::new(move |entry, _| {
+        let slot = entry
+            .deliveries
+            .iter()
+            .position(|delivery| delivery.recipient == attempt.recipient);
+        match slot.map(|index| &mut entry.deliveries[index]) {
+            Some(done) if done.delivered_at.is_some() || done.given_up => Ok(false),
+            Some(known) => {
+                *known = Delivery {
+                    attempts: known.attempts + 1,
+                    ..attempt.clone()
+                };
+                Ok(true)
+            }
+            None => {
+                entry.deliveries.push(Delivery {
+                    attempts: 1,
+                    ..attempt.clone()
+                });
+                Ok(true)
+            }
+        }
     })
 }

@@ -117,6 +117,10 @@ fn describe() {
         "Fetches of the issuer's key set, by outcome"
     );
     describe_counter!(
+        "flipframe_webhook_attempts_total",
+        "Webhook delivery attempts, by recipient and outcome"
+    );
+    describe_counter!(
         "flipframe_external_downloads_total",
         "Downloads with an external token, by token name"
     );
@@ -173,4 +177,10 @@ pub fn jwks_fetched(ok: bool) {
 
 pub fn external_download(token: &str) {
     counter!("flipframe_external_downloads_total", "token" => token.to_owned()).increment(1);
+}
+
+pub fn webhook_attempt(recipient: &str, delivered: bool) {
+    let outcome = if delivered { "delivered" } else { "failed" };
+    counter!("flipframe_webhook_attempts_total", "recipient" => recipient.to_owned(), "outcome" => outcome)
+        .increment(1);
 }

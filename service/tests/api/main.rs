@@ -17,3 +17,4 @@ mod operations;
 mod outages;
 mod recovery;
 mod upload;
+mod webhooks;

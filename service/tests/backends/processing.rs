@@ -27,6 +27,7 @@ fn processor(store: &SharedStore, ledger: &SharedLedger) -> Processor {
             SandboxSettings::default(),
             Limits::default().max_body_bytes,
         )),
+        notifier: flipframe::webhooks::Notifier::none(),
     }
 }
 
