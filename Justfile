@@ -37,6 +37,19 @@ test: lint localstack-venv browser-tools
 fresh-machine MODE="full":
     scripts/fresh-machine.sh {{MODE}}
 
+# The README's before/after picture: a real photo (Debian's wallpapers: "Dragonfly"
+# by Bolly, CC BY-SA 4.0) and what the release build's pipeline makes of it.
+docs-pictures:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
+    cargo build --release --quiet --bin flipframe
+    photo="$images/jpeg-13mp-4x3-baseline-420.jpg"
+    "${CARGO_TARGET_DIR:-target}/release/flipframe" transform "$photo" docs/after.jpg
+    convert=$(command -v magick || command -v convert-im6.q16 || command -v convert)
+    "$convert" "$photo" -resize 960x -strip -quality 82 docs/before.jpg
+    ls -l docs/before.jpg docs/after.jpg
+
 # Unit and integration tests only (pipeline, HTTP API, backends on moto, Lambda handlers, CLI).
 unit:
     cargo test --workspace --lib --bins --examples --test pipeline --test api --test backends --test lambda --test cli --test infra_routes
