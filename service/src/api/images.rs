@@ -35,6 +35,7 @@ pub struct UploadParams {
     filename: Option<String>,
     /// External systems to tell when this upload ends, by token name,
     /// comma-separated; each needs a configured webhook.
+    #[param(pattern = "^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$")]
     notify: Option<String>,
 }
 
@@ -93,13 +94,13 @@ pub struct UploadForm {
     responses(
         (status = 202, description = "Accepted; processing runs in the background", body = LogEntry,
          headers(("Location" = String, description = "The new log entry"))),
-        (status = 400, description = "Empty, truncated, undecodable, over the pixel limits, too costly to decode (`too_complex`), stopped at the deadline (`transform_timeout`) or fatal to the decoder (`decoder_crashed`); or `notify` names no configured webhook (`unknown_recipient`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Empty, truncated, undecodable, over the pixel limits, too costly to decode (`too_complex`), stopped at the deadline (`transform_timeout`) or fatal to the decoder (`decoder_crashed`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "External tokens may not upload", body = Problem, content_type = "application/problem+json"),
         (status = 408, description = "The body arrived slower than the minimum rate (`body_too_slow`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Requests with this Idempotency-Key raced past each other (`idempotency_key_in_use`): retry", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u32))),
-        (status = 422, description = "This Idempotency-Key was used with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "This Idempotency-Key was used with another body (`idempotency_key_reused`), or `notify` names no configured webhook (`unknown_recipient`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not an accepted image format", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "This caller has its maximum of uploads in flight (`too_many_uploads`)", body = Problem, content_type = "application/problem+json",

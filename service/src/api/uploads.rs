@@ -106,7 +106,7 @@ fn is_media_type(text: &str) -> bool {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Requests with this Idempotency-Key raced past each other: retry", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "This Idempotency-Key was used with another file name (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "This Idempotency-Key was used with another file name (`idempotency_key_reused`), or `notify` names no configured webhook (`unknown_recipient`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -292,6 +292,6 @@ async fn notify_must_name_a_configured_webhook() {
     )
     .await;
     let answer = upload_notifying(&app, marked_jpeg(), "image/jpeg", "someone-else").await;
-    assert_problem(answer, 400, "unknown_recipient").await;
+    assert_problem(answer, 422, "unknown_recipient").await;
     assert!(app.stored_objects().is_empty());
 }

@@ -68,6 +68,14 @@ fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, Dec
     };
     // SAFETY: the handle is live.
     jpeg.check(unsafe { raw::tj3SetScalingFactor(jpeg.0, factor) })?;
+    // A scaled progressive decode reads fewer scans (see `progressive`).
+    let trimmed = if denom > 1 && jpeg.get(raw::TJPARAM_TJPARAM_PROGRESSIVE) == 1 {
+        super::progressive::scans_for_scale(bytes, denom)
+    } else {
+        None
+    };
+    let bytes = trimmed.as_deref().unwrap_or(bytes);
+    let length = bytes.len() as raw::size_t;
     let subsampling = jpeg.get(raw::TJPARAM_TJPARAM_SUBSAMP);
     let crop = ScaledCrop::new(width, height, denom, mcu_width(subsampling), shown);
     if (crop.width, crop.height) != (width.div_ceil(denom), height.div_ceil(denom)) {

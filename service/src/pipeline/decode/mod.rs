@@ -14,6 +14,8 @@ mod gif;
 mod jpeg;
 mod png;
 #[cfg(feature = "native-codecs")]
+pub mod progressive;
+#[cfg(feature = "native-codecs")]
 mod webp;
 
 use super::resize::needed_scale;

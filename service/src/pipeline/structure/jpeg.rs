@@ -27,6 +27,23 @@ pub struct JpegStructure {
     pub work: u64,
     /// The coefficient buffer a multi-scan decode keeps for the whole image.
     pub coefficient_bytes: u64,
+    /// Where each scan lies in the stream and what it sends, in stream order.
+    pub scan_spans: Vec<ScanSpan>,
+}
+
+/// One scan: from its SOS marker to the marker after its entropy-coded data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanSpan {
+    pub bytes: std::ops::Range<usize>,
+    /// Spectral selection: the first and last coefficient (zig-zag order).
+    pub first: u8,
+    pub last: u8,
+    /// Successive approximation: the bit sent before (0 for a first scan) and now.
+    pub high: u8,
+    pub low: u8,
+    /// Every component it names has the frame's full sampling (luma, in a
+    /// subsampled colour JPEG): a scaled decode shrinks these the most.
+    pub full_resolution: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +115,10 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
     let mut scans = 0u32;
     let mut work = 0u64;
     let mut restart_interval = 0u16;
+    let mut scan_spans = Vec::new();
     let mut at = 2;
     loop {
+        let marker_at = at;
         let marker = next_marker(bytes, &mut at)?;
         match marker {
             0xD9 => break,
@@ -145,6 +164,18 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
                 progression.admit(frame, &scan)?;
                 work = work.saturating_add(scan_work(frame, &scan));
                 at = skip_entropy_data(bytes, at)?;
+                let (h_max, v_max) = frame.max_sampling();
+                scan_spans.push(ScanSpan {
+                    full_resolution: scan.members.iter().all(|&i| {
+                        let component = frame.components[i];
+                        (component.h, component.v) == (h_max, v_max)
+                    }),
+                    bytes: marker_at..at,
+                    first: scan.start,
+                    last: scan.end,
+                    high: scan.high,
+                    low: scan.low,
+                });
             }
             _ => {}
         }
@@ -170,6 +201,7 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
         restart_interval,
         work,
         coefficient_bytes,
+        scan_spans,
     })
 }
 
