@@ -22,6 +22,12 @@
 
 use super::super::structure::jpeg::{self, Process, ScanSpan};
 
+/// Scans are cut when they are at least this fraction (1/N) of the stream: a
+/// q100 4K photo whose last luma refinement is 14% of its 8.5 MB gained 8% in
+/// time and paid 8 MB, past half of sharp's memory; the 16 MP camera photo's
+/// is 48% and saves a third of the time.
+const WORTH_A_COPY: usize = 4;
+
 /// The stream without the scans a decode at 1/`denom` can do without, or
 /// `None` when it needs them all.
 pub fn scans_for_scale(bytes: &[u8], denom: usize) -> Option<Vec<u8>> {
@@ -37,14 +43,21 @@ pub fn scans_for_scale(bytes: &[u8], denom: usize) -> Option<Vec<u8>> {
             _ => false,
         }
     };
-    let mut kept = Vec::with_capacity(bytes.len());
+    let dropped: usize = structure
+        .scan_spans
+        .iter()
+        .filter(unneeded)
+        .map(|scan| scan.bytes.len())
+        .sum();
+    // The shorter stream is a copy: worth its memory only when it saves much.
+    if dropped < bytes.len() / WORTH_A_COPY {
+        return None;
+    }
+    let mut kept = Vec::with_capacity(bytes.len() - dropped);
     let mut from = 0;
     for scan in structure.scan_spans.iter().filter(unneeded) {
         kept.extend_from_slice(&bytes[from..scan.bytes.start]);
         from = scan.bytes.end;
-    }
-    if from == 0 {
-        return None;
     }
     kept.extend_from_slice(&bytes[from..]);
     Some(kept)
@@ -137,7 +150,9 @@ mod tests {
 
     #[test]
     fn at_one_half_and_one_quarter_only_the_last_luma_ac_bit_goes() {
-        for photo in [progressive_photo(), fixture()] {
+        // The fixture's last luma refinement is 12% of it: not worth a copy.
+        assert_eq!(scans_for_scale(&fixture(), 2), None);
+        for photo in [progressive_photo()] {
             for (denom, floor) in [(4, 40.0), (2, 40.0)] {
                 let trimmed = scans_for_scale(&photo, denom).unwrap();
                 let kept = jpeg::read(&trimmed).unwrap();
