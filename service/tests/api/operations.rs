@@ -49,7 +49,21 @@ async fn metrics_count_uploads_transforms_downloads_and_the_cache() {
             StatusCode::OK
         );
     }
+    // Made-up methods share one label: a client cannot mint series.
+    for made_up in ["BREW", "WHEN"] {
+        let method = reqwest::Method::from_bytes(made_up.as_bytes()).unwrap();
+        app.client
+            .request(method, app.url("/v1/images"))
+            .send()
+            .await
+            .unwrap();
+    }
     let after = scrape(&app).await;
+    assert!(
+        !after.contains("BREW") && !after.contains("WHEN"),
+        "{after}"
+    );
+    assert!(after.contains(r#"method="other""#), "{after}");
 
     let grew = |series: &str| value(&after, series) - value(&before, series);
     assert!(grew("flipframe_uploads_accepted_total") >= 1.0, "{after}");
