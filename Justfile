@@ -197,17 +197,17 @@ fuzz SECONDS="600":
 fmt:
     cargo fmt --all
 
-# The transform side by side with sharp and the libvips CLI on real photos (median ms,
-# peak RSS, ratios, PSNR), then each pipeline stage alone. RUNS sets the repetitions.
-bench RUNS="7":
+# The transform side by side with sharp on real photos, fresh process and warm
+# (median ms, peak RSS, ratios, PSNR), then each pipeline stage alone. RUNS sets the
+# rounds, WARM the transforms per warm process.
+bench RUNS="7" WARM="5":
     #!/usr/bin/env bash
     set -euo pipefail
     images=$(scripts/bench-images.sh "${CARGO_TARGET_DIR:-target}/bench-images")
-    command -v vips >/dev/null || apt-get install -y -qq libvips-tools >/dev/null
     node_dir=${CARGO_TARGET_DIR:-target}/bench-node
     [ -d "$node_dir/node_modules/sharp" ] || npm install --silent --prefix "$node_dir" sharp@0.35
     cargo build --release --quiet --bin flipframe
-    python3 scripts/bench.py "$images" "${CARGO_TARGET_DIR:-target}/release/flipframe" "$node_dir" {{RUNS}}
+    python3 scripts/bench.py "$images" "${CARGO_TARGET_DIR:-target}/release/flipframe" "$node_dir" {{RUNS}} {{WARM}}
     echo
     FLIPFRAME_BENCH_IMAGES="$images" RUNS={{RUNS}} cargo bench --quiet --bench stages
 

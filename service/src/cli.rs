@@ -277,6 +277,10 @@ pub struct TransformArgs {
     pub output: PathBuf,
     #[arg(long, env = "FLIPFRAME_FIT", value_enum, default_value_t = Fit::Cover)]
     pub fit: Fit,
+    /// After the first transform, run it this many times more in the same
+    /// process and print their median too: the warm figure, as the server sees it.
+    #[arg(long, default_value_t = 0)]
+    pub repeat: usize,
     #[command(flatten)]
     pub limits: LimitsArgs,
 }

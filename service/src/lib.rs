@@ -2,6 +2,7 @@
 //! rotated 180°, and record every upload in a processing log.
 
 pub mod admission;
+pub mod allocator;
 pub mod api;
 pub mod app;
 pub mod auth;
