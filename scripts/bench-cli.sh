@@ -6,6 +6,10 @@
 # ≤ 1.2×; (2) the same transforms run one by one by `flipframe transform`;
 # (3) the same uploads made by curl in parallel (xargs -P 4), waited for the
 # same way. Prints one line of figures; exits 1 on a missed goal.
+# `server_overhead` is the server's CPU beyond the transforms (receiving,
+# hashing, storing, logging) as a share of them; `client/busy` is the wall
+# time against all the CPU the server and the client used, ÷ cores: near 1.0
+# means the cores never waited for the client.
 set -euo pipefail
 binary=$1
 photos=$2
@@ -110,7 +114,9 @@ print(f"bench-cli: files={count} done={done} cores={cores} client_s={client:.1f}
       f"server_transform_sum_s={server_sum:.1f} ideal_s={ideal:.1f} client/ideal={client/ideal:.2f} "
       f"cli_transform_sum_s={transform_sum:.1f} client/cli_ideal={client/(transform_sum/cores):.2f} "
       f"curl_s={curl_s:.1f} client/curl={client/curl_s:.2f} "
-      f"server_cpu_s={server_cpu:.1f} client_cpu_s={client_cpu:.1f}")
+      f"server_cpu_s={server_cpu:.1f} client_cpu_s={client_cpu:.1f} "
+      f"server_overhead={(server_cpu - server_sum) / server_sum:.0%} "
+      f"client/busy={client / ((server_cpu + client_cpu) / cores):.2f}")
 ok = int(done) == int(count) and client / ideal <= 1.2
 sys.exit(0 if ok else 1)
 PY

@@ -168,21 +168,7 @@ fn every_log_line_of_an_upload_names_it_and_the_request_that_made_it() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (id, request_id) = runtime.block_on(async {
         let client = reqwest::Client::new();
-        let answer = client
-            .post(format!("{base}/v1/images"))
-            .bearer_auth(&token)
-            .header("content-type", "image/jpeg")
-            .body(marked_jpeg())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 202);
-        let request_id = answer.headers()["x-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let entry: serde_json::Value = answer.json().await.unwrap();
-        let id = entry["id"].as_str().unwrap().to_owned();
+        let (id, request_id) = upload_marked(&client, &base, &token).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let entry: serde_json::Value = client
@@ -230,6 +216,25 @@ fn every_log_line_of_an_upload_names_it_and_the_request_that_made_it() {
             "{line}"
         );
     }
+}
+
+/// Uploads the marked test JPEG; answers its id and the request's id.
+async fn upload_marked(client: &reqwest::Client, base: &str, token: &str) -> (String, String) {
+    let answer = client
+        .post(format!("{base}/v1/images"))
+        .bearer_auth(token)
+        .header("content-type", "image/jpeg")
+        .body(marked_jpeg())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    let request_id = answer.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let entry: serde_json::Value = answer.json().await.unwrap();
+    (entry["id"].as_str().unwrap().to_owned(), request_id)
 }
 
 #[test]
@@ -341,25 +346,12 @@ fn standalone_instances_share_s3_and_dynamodb() {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
             let client = reqwest::Client::new();
-            let upload = client
-                .post(format!("http://127.0.0.1:{first_port}/v1/images"))
-                .bearer_auth(&token)
-                .header("content-type", "image/jpeg")
-                .body(marked_jpeg())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(upload.status(), 202);
-            let id = upload.json::<serde_json::Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let first = format!("http://127.0.0.1:{first_port}");
+            let (id, _) = upload_marked(&client, &first, &token).await;
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
                 let response = client
-                    .get(format!(
-                        "http://127.0.0.1:{first_port}/v1/images/{id}/transformed"
-                    ))
+                    .get(format!("{first}/v1/images/{id}/transformed"))
                     .bearer_auth(&token)
                     .send()
                     .await

@@ -4,6 +4,7 @@ use super::AppState;
 use super::disposition;
 use super::extract::{AnyCaller, ApiQuery, ImageId, SignedInUser};
 use super::idempotency::{self, Admitted};
+use super::notify;
 use super::responses::{extension_of, serve_image};
 use super::upload_body::{UploadBody, clean_filename, read_upload};
 use crate::auth::Caller;
@@ -37,21 +38,6 @@ pub struct UploadParams {
     /// comma-separated; each needs a configured webhook.
     #[param(pattern = "^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$")]
     notify: Option<String>,
-}
-
-/// The recipients `notify` names, each one known; in the order given, once each.
-pub(super) fn recipients(state: &AppState, notify: Option<&str>) -> Result<Vec<String>, ApiError> {
-    let mut names: Vec<String> = Vec::new();
-    for name in notify.unwrap_or_default().split(',').map(str::trim) {
-        if name.is_empty() || names.iter().any(|known| known == name) {
-            continue;
-        }
-        if !state.notifier.knows(name) {
-            return Err(ApiError::UnknownRecipient(name.to_owned()));
-        }
-        names.push(name.to_owned());
-    }
-    Ok(names)
 }
 
 /// The multipart form of an upload: one `file` field.
@@ -142,7 +128,7 @@ async fn receive(
     request: Request,
     cpu: &mut Option<Duration>,
 ) -> Result<Response, ApiError> {
-    let notify = recipients(state, params.notify.as_deref())?;
+    let notify = notify::recipients(state, params.notify.as_deref())?;
     let admission = &state.admission;
     let Some(_in_flight) = admission.uploads.try_enter(&uploader.sub) else {
         return Err(ApiError::TooManyUploads {
@@ -316,15 +302,15 @@ async fn inspect_upload(
     })
 }
 
-/// Records a refused upload as `failed` and answers with the rejection.
 /// Who made a refused upload, and who was to hear of it.
-pub(super) struct Refused {
-    pub filename: Option<String>,
-    pub uploader: Uploader,
-    pub notify: Vec<String>,
+struct Refused {
+    filename: Option<String>,
+    uploader: Uploader,
+    notify: Vec<String>,
 }
 
-pub(super) async fn refuse(
+/// Records a refused upload as `failed` and answers with the rejection.
+async fn refuse(
     state: &AppState,
     id: Uuid,
     refused: Refused,

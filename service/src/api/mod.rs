@@ -7,6 +7,7 @@ mod health;
 mod idempotency;
 mod images;
 mod metrics;
+mod notify;
 mod openapi;
 mod responses;
 mod upload_body;

@@ -125,7 +125,7 @@ pub async fn start_upload(
             "content_type is not a media type (type/subtype)".to_owned(),
         ));
     }
-    let notify = super::images::recipients(&state, Some(&request.notify.join(",")))?;
+    let notify = super::notify::recipients(&state, Some(&request.notify.join(",")))?;
     // A repeat gets a fresh URL for the entry it made the first time.
     let filename = request.filename.as_deref().and_then(clean_filename);
     let replay = match idempotency::admit(&state, &headers, "uploads", &uploader).await? {

@@ -345,10 +345,13 @@ async fn answer(response: reqwest::Response) -> Result<Value, Failure> {
 }
 
 /// Polls every accepted upload until it is done or failed, 16 entries at a
-/// time: the last uploads finish within a poll of each other.
+/// time. The pause between rounds starts short and doubles up to a second:
+/// on a standalone server the last uploads are done moments after their
+/// answer, while a deployment's queue may take a while.
 async fn wait_for_processing(session: &Session, outcomes: &mut [Outcome], bars: &Bars) {
     use futures::StreamExt;
     let waiting = bars.waiting(outcomes.iter().filter(|o| o.status == "accepted").count());
+    let mut pause = Duration::from_millis(25);
     loop {
         let open: Vec<&mut Outcome> = outcomes
             .iter_mut()
@@ -383,7 +386,8 @@ async fn wait_for_processing(session: &Session, outcomes: &mut [Outcome], bars: 
         if still_open == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
     }
     waiting.finish_and_clear();
 }

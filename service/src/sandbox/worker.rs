@@ -6,6 +6,11 @@ use super::protocol::{self, Reply, TransformRequest};
 use std::io::{self, BufReader, BufWriter};
 use std::time::Duration;
 
+/// How long a worker waits for its next request before it hands its memory
+/// back. Back-to-back transforms (a folder upload) then reuse the pages the
+/// last one faulted in, instead of faulting some 4,000 in again each time.
+const IDLE_BEFORE_RELEASE: Duration = Duration::from_millis(500);
+
 /// Serves requests until the parent closes stdin.
 pub fn serve(memory_limit: u64, max_payload: u64) -> io::Result<()> {
     confine(memory_limit)?;
@@ -24,7 +29,10 @@ pub fn serve(memory_limit: u64, max_payload: u64) -> io::Result<()> {
             cpu_micros: cpu.as_micros() as u64,
         };
         protocol::write_frame(&mut output, &reply, &payload)?;
-        release_memory();
+        drop(payload);
+        if input.buffer().is_empty() && !stdin_readable_within(IDLE_BEFORE_RELEASE) {
+            release_memory();
+        }
     }
     Ok(())
 }
@@ -68,6 +76,26 @@ const WORKER_NICENESS: libc::c_int = 5;
 #[cfg(not(target_os = "linux"))]
 fn confine(_memory_limit: u64) -> io::Result<()> {
     Ok(())
+}
+
+/// Whether the parent sends anything (or closes stdin) within `wait`.
+fn stdin_readable_within(wait: Duration) -> bool {
+    #[cfg(unix)]
+    {
+        let mut stdin = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll reads and writes only the one pollfd it is given.
+        let ready = unsafe { libc::poll(&mut stdin, 1, wait.as_millis() as libc::c_int) };
+        ready != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = wait;
+        false
+    }
 }
 
 /// Hands the last image's pages back, so an idle worker stays small.

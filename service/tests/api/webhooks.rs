@@ -128,18 +128,23 @@ async fn upload_notifying(
         .unwrap()
 }
 
+/// Uploads the marked JPEG telling `notify`; answers its id once accepted.
+async fn accepted_id(app: &TestApp, notify: &str) -> String {
+    let answer = upload_notifying(app, marked_jpeg(), "image/jpeg", notify).await;
+    assert_eq!(answer.status(), 202);
+    answer.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_tagged_upload_is_told_once_per_outcome_with_a_signature_that_verifies() {
     let (receiver, url) = Receiver::start(true, false).await;
     let partner = new_token();
     let app = app_telling(&partner, &receiver.secret, &url, Duration::from_secs(60)).await;
 
-    let done = upload_notifying(&app, marked_jpeg(), "image/jpeg", "partner-hooks").await;
-    assert_eq!(done.status(), 202);
-    let done_id = done.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let done_id = accepted_id(&app, "partner-hooks").await;
     let refused = upload_notifying(
         &app,
         b"not a picture".to_vec(),
@@ -228,11 +233,7 @@ async fn a_receiver_that_keeps_failing_is_given_up_on_and_a_silent_one_holds_not
     let (receiver, url) = Receiver::start(false, true).await;
     let partner = new_token();
     let app = app_telling(&partner, &receiver.secret, &url, Duration::from_secs(2)).await;
-    let answer = upload_notifying(&app, marked_jpeg(), "image/jpeg", "partner-hooks").await;
-    let id = answer.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = accepted_id(&app, "partner-hooks").await;
     app.wait_until_finished(&id).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     let delivery = loop {
@@ -264,11 +265,7 @@ async fn a_receiver_that_keeps_failing_is_given_up_on_and_a_silent_one_holds_not
     )
     .await;
     let started = Instant::now();
-    let answer = upload_notifying(&app, marked_jpeg(), "image/jpeg", "partner-hooks").await;
-    let id = answer.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = accepted_id(&app, "partner-hooks").await;
     app.wait_until_finished(&id).await;
     assert!(
         started.elapsed() < Duration::from_secs(8),
