@@ -211,7 +211,7 @@ bench RUNS="7" WARM="5":
     echo
     FLIPFRAME_BENCH_IMAGES="$images" RUNS={{RUNS}} cargo bench --quiet --bench stages
 
-# 50 photos of 12–20 MP uploaded at once to `flipframe serve`: time until all are
+# 50 photos of 12–20 MP uploaded at once by 10 callers to `flipframe serve`: time until all are
 # processed against the pure transform times ÷ cores, and the server's peak RSS.
 bench-service UPLOADS="50":
     #!/usr/bin/env bash

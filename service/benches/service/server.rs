@@ -53,10 +53,15 @@ impl Server {
 
     /// Uploads one image; answers its id.
     pub async fn upload(&self, bytes: bytes::Bytes) -> String {
+        self.upload_as(&self.token, bytes).await
+    }
+
+    /// Uploads one image as the holder of `token`; answers its id.
+    pub async fn upload_as(&self, token: &str, bytes: bytes::Bytes) -> String {
         let response = self
             .client
             .post(format!("{}/v1/images", self.base))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .header("content-type", "image/jpeg")
             .body(bytes)
             .send()
