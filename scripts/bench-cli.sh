@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `just bench-cli`: N photos from a folder to --wait done through the
 # flipframe client, against a standalone release server on this machine.
-# Compared with (1) the sum of the server's own transform times (its
-# Server-Timing header) divided by the cores: the ideal wall time, goal
-# ≤ 1.2×; (2) the same transforms run one by one by `flipframe transform`;
+# Compared with (1) the sum of the server's own transform times during the
+# client's run (the workers' CPU, from /metrics) divided by the cores: the
+# ideal wall time, goal ≤ 1.2×; (2) the same transforms run one by one by `flipframe transform`;
 # (3) the same uploads made by curl in parallel (xargs -P 4), waited for the
 # same way. Prints one line of figures; exits 1 on a missed goal.
 # `server_overhead` is the server's CPU beyond the transforms (receiving,
@@ -35,6 +35,11 @@ for _ in $(seq 100); do curl -sf "$endpoint/healthz" >/dev/null && break; sleep 
 export FLIPFRAME_CONFIG_DIR="$work/config" FLIPFRAME_ENDPOINT="$endpoint"
 
 now() { python3 -c 'import time; print(time.monotonic())'; }
+# CPU seconds the workers have spent transforming, summed over formats.
+transform_cpu() {
+    curl -sf "$endpoint/metrics" | python3 -c 'import sys
+print(sum(float(l.split()[-1]) for l in sys.stdin if l.startswith("flipframe_transform_cpu_seconds_sum")))'
+}
 # CPU seconds (user + system) of a process and everything under it.
 tree_cpu() {
     python3 - "$1" <<'PY'
@@ -69,6 +74,7 @@ transform_sum=$(python3 -c "print($transform_sum * $count / ${#sources[@]})")
 # (2) The client: upload the folder and wait until everything is done.
 "$binary" login --user bench-client >/dev/null 2>&1
 server_cpu_before=$(tree_cpu "$server")
+transform_cpu_before=$(transform_cpu)
 start=$(now)
 python3 -c 'import resource, subprocess, sys
 subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "w"), check=True)
@@ -77,16 +83,18 @@ print(usage.ru_utime + usage.ru_stime, file=open(sys.argv[1] + ".cpu", "w"))' \
     "$work/client.jsonl" "$binary" upload "$work/in" --wait --json --concurrency "${CONCURRENCY:-4}"
 client=$(python3 -c "print($(now) - $start)")
 server_cpu=$(python3 -c "print($(tree_cpu "$server") - $server_cpu_before)")
+# Measured over the same seconds as the server's CPU: on a shared machine
+# the same transforms cost a tenth more or less from one minute to the next.
+server_sum=$(python3 -c "print($(transform_cpu) - $transform_cpu_before)")
 client_cpu=$(cat "$work/client.jsonl.cpu")
 done_client=$(grep -c '"status":"done"' "$work/client.jsonl" || true)
 
 # (3) curl, as many at once as the client sends, waited for the same way.
 token=$("$binary" token dev --user bench-curl --data-dir "$work/data")
 start=$(now)
-mkdir -p "$work/heads"
 find "$work/in" -name '*.jpg' -print0 | xargs -0 -P "${CONCURRENCY:-4}" -I{} sh -c \
-    'curl -s -o /dev/null -D "$0/heads/$(basename "$1").txt" -X POST -H "Authorization: Bearer $2" \
-         -H "Content-Type: image/jpeg" --data-binary @"$1" "$3/v1/images"' "$work" {} "$token" "$endpoint"
+    'curl -s -o /dev/null -X POST -H "Authorization: Bearer $1" \
+         -H "Content-Type: image/jpeg" --data-binary @"$0" "$2/v1/images"' {} "$token" "$endpoint"
 unfinished() {
     local total=0 status
     for status in pending processing; do
@@ -99,9 +107,6 @@ unfinished() {
 # Every curl had its 202 before xargs returned: only processing is left.
 until [ "$(unfinished)" -eq 0 ]; do sleep 0.2; done
 curl_s=$(python3 -c "print($(now) - $start)")
-# What the server itself reported each transform cost (Server-Timing).
-server_sum=$(cat "$work"/heads/*.txt | sed -n 's/.*transform;desc="CPU";dur=\([0-9.]*\).*/\1/p' \
-    | python3 -c 'import sys; print(sum(float(l) for l in sys.stdin) / 1000)')
 
 python3 - "$count" "$done_client" "$client" "$transform_sum" "$server_sum" "$curl_s" "$cores" "$server_cpu" "$client_cpu" <<'PY'
 import sys

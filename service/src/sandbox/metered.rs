@@ -25,7 +25,7 @@ impl Transformer for Metered {
                     "failed",
                 ),
             };
-            metrics::transform_ended(format, outcome, started.elapsed());
+            metrics::transform_ended(format, outcome, started.elapsed(), transformed.cpu);
         }
         Ok(transformed)
     }

@@ -68,8 +68,29 @@ fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
         .tempfile_in(folder)?;
     temp.write_all(body)?;
     temp.as_file().sync_all()?;
+    forget_pages(temp.as_file());
     temp.persist(path).map_err(|e| e.error)?;
     std::fs::File::open(folder)?.sync_all()
+}
+
+/// Drops the written (and now synced) pages from the page cache. Originals
+/// are rarely read twice and transformed versions are read from the memory
+/// cache in front of this store, so keeping them costs memory for nothing;
+/// and a folder upload that keeps every file cached makes the kernel find a
+/// fresh page for each one written, which on a VM costs a first touch of
+/// memory per page (`just bench-cli`: the server's file writes were half its
+/// own CPU). Dropped pages are reused by the next write. Only a hint.
+fn forget_pages(file: &std::fs::File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fadvise reads only its arguments; the fd is open for the call.
+        unsafe {
+            libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 /// The name every temp file starts with: `.partial-PID-RANDOM`.

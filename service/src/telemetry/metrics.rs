@@ -85,6 +85,11 @@ fn describe() {
         "Time to transform one upload, by input format"
     );
     describe_histogram!(
+        "flipframe_transform_cpu_seconds",
+        Unit::Seconds,
+        "CPU the worker spent on one transform, by input format (its sum against the server's own CPU is the server's overhead)"
+    );
+    describe_histogram!(
         "flipframe_http_request_duration_seconds",
         Unit::Seconds,
         "Time to answer a request, by route, method and status"
@@ -134,12 +139,15 @@ pub fn upload_refused(code: &str) {
     counter!("flipframe_uploads_refused_total", "code" => code.to_owned()).increment(1);
 }
 
-/// `format` is the upload's detected format; `outcome` "done" or "failed".
-pub fn transform_ended(format: &str, outcome: &'static str, took: Duration) {
+/// `format` is the upload's detected format; `outcome` "done" or "failed";
+/// `took` the wall time around the worker, `cpu` the worker's own figure.
+pub fn transform_ended(format: &str, outcome: &'static str, took: Duration, cpu: Duration) {
     counter!("flipframe_transforms_total", "format" => format.to_owned(), "outcome" => outcome)
         .increment(1);
     histogram!("flipframe_transform_duration_seconds", "format" => format.to_owned())
         .record(took.as_secs_f64());
+    histogram!("flipframe_transform_cpu_seconds", "format" => format.to_owned())
+        .record(cpu.as_secs_f64());
 }
 
 pub fn request_answered(method: &str, route: &str, status: u16, took: Duration) {

@@ -70,6 +70,7 @@ async fn metrics_count_uploads_transforms_downloads_and_the_cache() {
     assert!(grew(r#"flipframe_uploads_refused_total{code="unsupported_format"}"#) >= 1.0);
     assert!(grew(r#"flipframe_transforms_total{format="image/jpeg",outcome="done"}"#) >= 1.0);
     assert!(grew(r#"flipframe_transform_duration_seconds_count{format="image/jpeg"}"#) >= 1.0);
+    assert!(grew(r#"flipframe_transform_cpu_seconds_count{format="image/jpeg"}"#) >= 1.0);
     let downloads = r#"flipframe_http_request_duration_seconds_count{method="GET",route="/v1/images/{id}/transformed",status="200"}"#;
     assert!(grew(downloads) >= 3.0, "{after}");
     assert!(grew("flipframe_cache_hits_total") >= 2.0, "{after}");
