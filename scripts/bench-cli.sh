@@ -3,7 +3,8 @@
 # flipframe client, against a standalone release server on this machine.
 # Compared with (1) the sum of the server's own transform times during the
 # client's run (the workers' CPU, from /metrics) divided by the cores: the
-# ideal wall time, goal ≤ 1.2×; (2) the same transforms run one by one by `flipframe transform`;
+# ideal wall time, goal ≤ 1.2×; (2) the same transforms run one by one by
+# `flipframe transform`;
 # (3) the same uploads made by curl in parallel (xargs -P 4), waited for the
 # same way. Prints one line of figures; exits 1 on a missed goal.
 # `server_overhead` is the server's CPU beyond the transforms (receiving,
