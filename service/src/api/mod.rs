@@ -1,6 +1,7 @@
 //! The HTTP API: one axum `Router` over an `AppState` of trait objects, served
 //! the same way standalone and on Lambda.
 
+mod body_pool;
 mod disposition;
 mod extract;
 mod health;

@@ -2,12 +2,13 @@
 //! a multipart form, through the admission meter. Never buffers more than
 //! the body limit.
 
+use super::body_pool::BodyBuffer;
 use crate::admission::{BodyFault, MeteredBody};
 use crate::error::ApiError;
 use crate::pipeline::Rejection;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, StatusCode, header};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
@@ -73,15 +74,13 @@ async fn read_metered(
     })
 }
 
-/// Reads frames into one buffer that grows as they arrive (never from
-/// the declared length alone: a client could declare 25 MB and send none).
+/// Reads frames into one buffer from the pool.
 async fn read_raw(
     mut meter: MeteredBody,
     declared_length: Option<u64>,
     limit: u64,
 ) -> Result<Bytes, ApiError> {
-    let first = declared_length.unwrap_or(0).min(limit).min(INITIAL_BUFFER);
-    let mut bytes = BytesMut::with_capacity(first as usize);
+    let mut bytes = BodyBuffer::take(declared_length.map(|length| length.min(limit) as usize));
     while let Some(chunk) = meter.next_frame().await {
         let chunk = chunk
             .map_err(|error| ApiError::BadRequest(format!("could not read the body: {error}")))?;
@@ -92,9 +91,6 @@ async fn read_raw(
     }
     Ok(bytes.freeze())
 }
-
-/// The raw body's buffer starts at most this big and doubles as needed.
-const INITIAL_BUFFER: u64 = 1 << 20;
 
 async fn read_multipart(request: Request, limit: u64) -> Result<UploadBody, ApiError> {
     let mut form = Multipart::from_request(request, &())
@@ -119,7 +115,7 @@ async fn read_multipart(request: Request, limit: u64) -> Result<UploadBody, ApiE
         }
         let declared_type = field.content_type().map(str::to_owned);
         let filename = field.file_name().map(str::to_owned);
-        let mut bytes = BytesMut::new();
+        let mut bytes = BodyBuffer::take(None);
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
             if (bytes.len() + chunk.len()) as u64 > limit {
                 return Err(ApiError::Rejected(Rejection::BodyTooLarge { limit }));
