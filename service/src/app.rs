@@ -225,6 +225,7 @@ impl Application {
             (Arc::new(queue), Some(task))
         };
         let state = backends.app_state(&config, jobs)?;
+        tokio::spawn(api::release_idle_buffers());
         let listener = bind(config.listen, config.reuse_port)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Self {

@@ -2,14 +2,19 @@
 //! buffer of a few MiB takes a page fault for every 4 KiB copied into it:
 //! a fifth of the server's own CPU per upload in `just bench-cli`. A buffer
 //! back from an earlier upload has its pages already. The pool keeps at most
-//! `IDLE_BUDGET` bytes of idle capacity, so the server's resting memory grows
-//! by that much at most.
+//! `IDLE_BUDGET` bytes of idle capacity, and gives it back to the system
+//! once no upload has come for `KEEP_IDLE_FOR`: after a burst the server's
+//! resting memory returns to what it was.
 
 use bytes::Bytes;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Idle capacity kept for the next uploads: a handful of photo-sized bodies.
 const IDLE_BUDGET: usize = 32 << 20;
+
+/// How long idle buffers are kept after the last upload took one.
+const KEEP_IDLE_FOR: Duration = Duration::from_secs(10);
 
 /// A new buffer starts at most this big and grows as the body arrives (never
 /// from the declared length alone: a client could declare 25 MB and send none).
@@ -20,8 +25,23 @@ static UPLOADS: BodyPool = BodyPool::new(IDLE_BUDGET);
 
 #[derive(Debug)]
 struct BodyPool {
-    idle: Mutex<Vec<Vec<u8>>>,
+    idle: Mutex<Idle>,
     budget: usize,
+}
+
+#[derive(Debug)]
+struct Idle {
+    buffers: Vec<Vec<u8>>,
+    last_taken: Option<Instant>,
+}
+
+/// Runs for the server's life: empties the pool whenever uploads pause.
+pub async fn release_idle_buffers() {
+    let mut ticks = tokio::time::interval(KEEP_IDLE_FOR);
+    loop {
+        ticks.tick().await;
+        UPLOADS.release_unused_for(KEEP_IDLE_FOR);
+    }
 }
 
 /// A body being read; frozen into `Bytes` whose last clone hands it back.
@@ -53,21 +73,33 @@ impl BodyBuffer {
 impl BodyPool {
     const fn new(budget: usize) -> Self {
         Self {
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(Idle {
+                buffers: Vec::new(),
+                last_taken: None,
+            }),
             budget,
         }
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+    fn idle(&self) -> MutexGuard<'_, Idle> {
         self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn release_unused_for(&self, quiet: Duration) {
+        let mut idle = self.idle();
+        if idle.last_taken.is_none_or(|taken| taken.elapsed() >= quiet) {
+            idle.buffers = Vec::new();
+        }
     }
 
     /// The smallest idle buffer that holds `expected` bytes, else the largest
     /// idle one (it grows as needed), else a new one.
     fn take(&'static self, expected: Option<usize>) -> BodyBuffer {
         let mut idle = self.idle();
+        idle.last_taken = Some(Instant::now());
+        let idle = &mut idle.buffers;
         let fits = |b: &&Vec<u8>| expected.is_some_and(|wanted| b.capacity() >= wanted);
         let chosen = idle
             .iter()
@@ -89,6 +121,7 @@ impl BodyPool {
         }
         buffer.clear();
         let mut idle = self.idle();
+        let idle = &mut idle.buffers;
         idle.push(buffer);
         // Over budget: the smallest go first, big bodies are the costly ones.
         while idle.iter().map(Vec::capacity).sum::<usize>() > self.budget {
@@ -147,8 +180,20 @@ mod tests {
             })
             .collect();
         drop(buffers);
-        let idle: usize = pool.idle().iter().map(Vec::capacity).sum();
+        let idle: usize = pool.idle().buffers.iter().map(Vec::capacity).sum();
         assert!(idle <= IDLE_BUDGET, "{idle} bytes idle");
         assert!(idle >= 4 << 20, "the pool keeps some: {idle} bytes idle");
+    }
+
+    #[test]
+    fn idle_buffers_go_back_once_uploads_pause() {
+        let pool = pool();
+        let mut buffer = pool.take(Some(1 << 20));
+        buffer.extend_from_slice(&[1; 1 << 20]);
+        drop(buffer);
+        pool.release_unused_for(Duration::from_secs(60));
+        assert_eq!(pool.idle().buffers.len(), 1, "kept while uploads come");
+        pool.release_unused_for(Duration::ZERO);
+        assert!(pool.idle().buffers.is_empty(), "given back after a pause");
     }
 }

@@ -14,6 +14,7 @@ mod responses;
 mod upload_body;
 mod uploads;
 
+pub(crate) use body_pool::release_idle_buffers;
 pub use extract::{AnyCaller, SignedInUser};
 pub use openapi::ApiDoc;
 pub(crate) use upload_body::{clean_filename, read_upload};
