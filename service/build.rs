@@ -31,13 +31,14 @@ fn main() {
         println!("cargo:rustc-env={variable}={}", locked_version(&lock, name));
     }
 
-    let libjpeg_turbo = std::env::var("DEP_TURBOJPEG_INCLUDE")
-        .ok()
-        .and_then(|paths| {
-            paths
-                .split(',')
-                .find_map(|path| std::fs::read_to_string(Path::new(path).join("jconfig.h")).ok())
-        })
+    let include = std::env::var("DEP_TURBOJPEG_INCLUDE").unwrap_or_default();
+    let include: Vec<&str> = include.split(',').filter(|path| !path.is_empty()).collect();
+    if std::env::var_os("CARGO_FEATURE_NATIVE_CODECS").is_some() {
+        compile_jpeg_scaled(&include);
+    }
+    let libjpeg_turbo = include
+        .iter()
+        .find_map(|path| std::fs::read_to_string(Path::new(path).join("jconfig.h")).ok())
         .and_then(|header| {
             header.lines().find_map(|line| {
                 let version = line.strip_prefix("#define LIBJPEG_TURBO_VERSION ")?;
@@ -46,6 +47,17 @@ fn main() {
         })
         .unwrap_or_default();
     println!("cargo:rustc-env=FLIPFRAME_LIBJPEG_TURBO_VERSION={libjpeg_turbo}");
+
+    // Every allocation of the binary, the C codecs' too, passes through
+    // main.rs's `__wrap_*` functions (huge pages for image-sized blocks).
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let wrapped = ["malloc", "calloc", "realloc", "posix_memalign"];
+        let flags: Vec<String> = wrapped
+            .iter()
+            .map(|name| format!("--wrap={name}"))
+            .collect();
+        println!("cargo:rustc-link-arg-bins=-Wl,{}", flags.join(","));
+    }
 }
 
 /// The version of `name` in Cargo.lock (the first, should there be two).
@@ -55,4 +67,16 @@ fn locked_version(lock: &str, name: &str) -> String {
         .and_then(|at| lock[at + entry.len()..].split('"').next())
         .unwrap_or("?")
         .to_owned()
+}
+
+/// The libjpeg-API decoder of `pipeline/decode/jpeg_scaled.c`, against the
+/// headers of the libjpeg-turbo that turbojpeg-sys built (and links).
+fn compile_jpeg_scaled(include: &[&str]) {
+    let source = "src/pipeline/decode/jpeg_scaled.c";
+    println!("cargo:rerun-if-changed={source}");
+    cc::Build::new()
+        .file(source)
+        .includes(include)
+        .warnings(true)
+        .compile("flipframe_jpeg_scaled");
 }

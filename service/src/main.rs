@@ -12,8 +12,52 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-#[global_allocator]
-static ALLOCATOR: flipframe::allocator::HugePlanes = flipframe::allocator::HugePlanes;
+/// The allocation functions of the whole binary, C codecs included: build.rs
+/// links it with `--wrap` for each, so libjpeg-turbo's and libwebp's blocks
+/// get the huge-page advice of `flipframe::allocator` like Rust's.
+#[cfg(target_os = "linux")]
+mod wrapped_allocation {
+    use flipframe::allocator::advise;
+    use libc::{c_int, c_void, size_t};
+
+    unsafe extern "C" {
+        fn __real_malloc(size: size_t) -> *mut c_void;
+        fn __real_calloc(count: size_t, size: size_t) -> *mut c_void;
+        fn __real_realloc(block: *mut c_void, size: size_t) -> *mut c_void;
+        fn __real_posix_memalign(out: *mut *mut c_void, align: size_t, size: size_t) -> c_int;
+    }
+
+    // SAFETY (all four): the C contract, passed on unchanged to the real
+    // function; `advise` gets only the block it just returned, and its size.
+    #[unsafe(no_mangle)]
+    unsafe extern "C" fn __wrap_malloc(size: size_t) -> *mut c_void {
+        unsafe { advise(__real_malloc(size).cast(), size).cast() }
+    }
+
+    #[unsafe(no_mangle)]
+    unsafe extern "C" fn __wrap_calloc(count: size_t, size: size_t) -> *mut c_void {
+        let block = unsafe { __real_calloc(count, size) };
+        unsafe { advise(block.cast(), count.saturating_mul(size)).cast() }
+    }
+
+    #[unsafe(no_mangle)]
+    unsafe extern "C" fn __wrap_realloc(block: *mut c_void, size: size_t) -> *mut c_void {
+        unsafe { advise(__real_realloc(block, size).cast(), size).cast() }
+    }
+
+    #[unsafe(no_mangle)]
+    unsafe extern "C" fn __wrap_posix_memalign(
+        out: *mut *mut c_void,
+        align: size_t,
+        size: size_t,
+    ) -> c_int {
+        let status = unsafe { __real_posix_memalign(out, align, size) };
+        if status == 0 {
+            unsafe { advise((*out).cast(), size) };
+        }
+        status
+    }
+}
 
 fn main() -> ExitCode {
     // Lambda starts `bootstrap` without arguments.

@@ -4,13 +4,15 @@
 //! are never read, rows above it and columns beside it are entropy-decoded
 //! but never transformed or converted (a 4:3 phone photo under `cover` loses
 //! a quarter of its rows, a portrait one more than half of its columns).
-//! The TurboJPEG 3 API does the cropping; the `turbojpeg` crate does not
-//! expose it, so this talks to its raw bindings.
+//! TurboJPEG's raw bindings read the header; the decode itself goes through
+//! libjpeg's API (`jpeg_scaled.c`), which lets it turn block smoothing off
+//! and read the stream from several spans.
 
 use super::super::structure::jpeg::MAX_SCANS;
 use super::super::{Rejection, resize::Region};
 use image::{DynamicImage, GrayImage, RgbImage};
-use std::ffi::{CStr, c_int};
+use std::ffi::{CStr, c_char, c_int, c_long, c_uint};
+use std::ops::Range;
 use turbojpeg::raw;
 
 /// libjpeg-turbo's own cap on its intermediate buffers, in MB: the
@@ -39,6 +41,7 @@ enum DecodeError {
 use DecodeError::{Failed, Unsupported};
 
 fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, DecodeError> {
+    // TurboJPEG reads the header; `jpeg_scaled.c` decodes.
     let jpeg = Decompressor::new()?;
     let length = bytes.len() as raw::size_t;
     // `structure` refused bad progressions and scan counts already; these
@@ -52,55 +55,25 @@ fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, Dec
         jpeg.get(raw::TJPARAM_TJPARAM_JPEGWIDTH),
         jpeg.get(raw::TJPARAM_TJPARAM_JPEGHEIGHT),
     );
-    let (format, channels) = match jpeg.get(raw::TJPARAM_TJPARAM_COLORSPACE) as raw::TJCS {
+    let channels = match jpeg.get(raw::TJPARAM_TJPARAM_COLORSPACE) as raw::TJCS {
         raw::TJCS_TJCS_CMYK | raw::TJCS_TJCS_YCCK => return Err(Unsupported),
-        raw::TJCS_TJCS_GRAY => (raw::TJPF_TJPF_GRAY, 1),
-        _ => (raw::TJPF_TJPF_RGB, 3),
+        raw::TJCS_TJCS_GRAY => 1,
+        _ => 3,
     };
     if jpeg.get(raw::TJPARAM_TJPARAM_LOSSLESS) != 0 {
         return Err(Unsupported);
     }
     let (width, height) = (positive(width)?, positive(height)?);
     let denom = smallest_denominator(width, height, need);
-    let factor = raw::tjscalingfactor {
-        num: 1,
-        denom: denom as c_int,
-    };
-    // SAFETY: the handle is live.
-    jpeg.check(unsafe { raw::tj3SetScalingFactor(jpeg.0, factor) })?;
     // A scaled progressive decode reads fewer scans (see `progressive`).
-    let trimmed = if denom > 1 && jpeg.get(raw::TJPARAM_TJPARAM_PROGRESSIVE) == 1 {
+    let kept = if denom > 1 && jpeg.get(raw::TJPARAM_TJPARAM_PROGRESSIVE) == 1 {
         super::progressive::scans_for_scale(bytes, denom)
     } else {
         None
     };
-    let bytes = trimmed.as_deref().unwrap_or(bytes);
-    let length = bytes.len() as raw::size_t;
     let subsampling = jpeg.get(raw::TJPARAM_TJPARAM_SUBSAMP);
     let crop = ScaledCrop::new(width, height, denom, mcu_width(subsampling), shown);
-    if (crop.width, crop.height) != (width.div_ceil(denom), height.div_ceil(denom)) {
-        let region = raw::tjregion {
-            x: crop.left as c_int,
-            y: crop.top as c_int,
-            w: crop.width as c_int,
-            h: crop.height as c_int,
-        };
-        // SAFETY: the handle is live; the region lies inside the scaled image.
-        jpeg.check(unsafe { raw::tj3SetCroppingRegion(jpeg.0, region) })?;
-    }
-    let mut pixels = vec![0u8; crop.width * crop.height * channels];
-    // SAFETY: `pixels` holds exactly `height` rows of `pitch` bytes of the
-    // cropped, scaled image libjpeg-turbo was told about above.
-    jpeg.check(unsafe {
-        raw::tj3Decompress8(
-            jpeg.0,
-            bytes.as_ptr(),
-            length,
-            pixels.as_mut_ptr(),
-            (crop.width * channels) as c_int,
-            format,
-        )
-    })?;
+    let pixels = decode_ranges(bytes, kept, denom, &crop, channels)?;
     let (w, h) = (crop.width as u32, crop.height as u32);
     let image = if channels == 1 {
         GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
@@ -110,11 +83,127 @@ fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, Dec
     image.ok_or_else(|| Failed("decoded buffer has the wrong size".into()))
 }
 
+/// Decodes the stream made of `kept`'s ranges of `bytes` (all of it when
+/// `None`) at 1/`denom`, cropped: `crop`'s rows of `channels` bytes a pixel.
+fn decode_ranges(
+    bytes: &[u8],
+    kept: Option<Vec<Range<usize>>>,
+    denom: usize,
+    crop: &ScaledCrop,
+    channels: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    let spans: Vec<Span> = match kept {
+        Some(ranges) => ranges
+            .into_iter()
+            .map(|range| Span::of(&bytes[range]))
+            .collect(),
+        None => vec![Span::of(bytes)],
+    };
+    let request = Request {
+        denom: denom as c_uint,
+        left: crop.left as c_uint,
+        top: crop.top as c_uint,
+        width: crop.width as c_uint,
+        height: crop.height as c_uint,
+        gray: c_int::from(channels == 1),
+        max_scans: MAX_SCANS as c_int,
+        max_memory_mb: MAX_MEMORY_MB.into(),
+    };
+    let pitch = crop.width * channels;
+    let mut pixels = vec![0u8; pitch * crop.height];
+    let mut message = [0 as c_char; JMSG_LENGTH_MAX];
+    // SAFETY: the spans borrow `bytes`, alive for the call; `pixels` holds
+    // the crop's `height` rows of `pitch` bytes, which is all the decoder
+    // writes; `message` has the JMSG_LENGTH_MAX bytes libjpeg formats into.
+    let status = unsafe {
+        ff_jpeg_decode_scaled(
+            spans.as_ptr(),
+            spans.len(),
+            &request,
+            pixels.as_mut_ptr(),
+            pitch,
+            message.as_mut_ptr(),
+        )
+    };
+    if status != 0 {
+        // SAFETY: on failure the decoder left a NUL-terminated message there.
+        let message = unsafe { CStr::from_ptr(message.as_ptr()) };
+        return Err(Failed(message.to_string_lossy().into_owned()));
+    }
+    Ok(pixels)
+}
+
+/// The RGB pixels of a whole `width × height` colour JPEG made of `kept`'s
+/// ranges (all of `bytes` when `None`), decoded at 1/`denom` as the
+/// transform decodes it: for tests that compare what cutting scans changes.
+#[cfg(test)]
+pub(super) fn decode_rgb(
+    bytes: &[u8],
+    kept: Option<Vec<Range<usize>>>,
+    denom: usize,
+    (width, height): (usize, usize),
+) -> Result<Vec<u8>, String> {
+    let crop = ScaledCrop {
+        left: 0,
+        top: 0,
+        width: width.div_ceil(denom),
+        height: height.div_ceil(denom),
+    };
+    decode_ranges(bytes, kept, denom, &crop, 3).map_err(|error| match error {
+        Failed(reason) => reason,
+        Unsupported => "unsupported".into(),
+    })
+}
+
 fn positive(side: c_int) -> Result<usize, DecodeError> {
     usize::try_from(side)
         .ok()
         .filter(|&side| side > 0)
         .ok_or_else(|| Failed(format!("the JPEG says it is {side} pixels wide or high")))
+}
+
+/// libjpeg's message buffer size (jpeglib.h).
+const JMSG_LENGTH_MAX: usize = 200;
+
+/// A part of the stream, in order: `jpeg_scaled.c` reads them one after another.
+#[repr(C)]
+struct Span {
+    start: *const u8,
+    length: usize,
+}
+
+impl Span {
+    fn of(bytes: &[u8]) -> Self {
+        Span {
+            start: bytes.as_ptr(),
+            length: bytes.len(),
+        }
+    }
+}
+
+/// `ff_request` in `jpeg_scaled.c`: the scale, the crop in scaled pixels,
+/// the output colours and the limits.
+#[repr(C)]
+struct Request {
+    denom: c_uint,
+    left: c_uint,
+    top: c_uint,
+    width: c_uint,
+    height: c_uint,
+    gray: c_int,
+    max_scans: c_int,
+    max_memory_mb: c_long,
+}
+
+unsafe extern "C" {
+    fn ff_jpeg_decode_scaled(
+        spans: *const Span,
+        count: usize,
+        request: *const Request,
+        out: *mut u8,
+        pitch: usize,
+        message: *mut c_char,
+    ) -> c_int;
 }
 
 /// A TurboJPEG decompressor, destroyed when dropped.

@@ -2,71 +2,61 @@
 //! scans, and its scans are its decoding time: libjpeg-turbo entropy-decodes
 //! every one over the whole image before the first pixel. The markers say
 //! what each scan carries, so the ones the scale cannot use, or barely uses,
-//! are cut from the stream before it reaches the decoder.
+//! are skipped: the decoder reads the stream as the ranges between them
+//! (`jpeg_scaled.c`), so cutting copies nothing.
 //!
-//! - At 1/8 the IDCT reads only each block's DC coefficient, so every AC
-//!   refinement goes, and every first AC scan past coefficient 9, with the
-//!   picture the same to the bit. The first scans of coefficients 1–9 stay:
-//!   without them libjpeg-turbo's block smoothing would also re-estimate each
-//!   block's DC from its neighbours (`change_dc` in jdcoefct.c).
-//! - At 1/4 and 1/2 it reads most AC coefficients, but their last bit (the
-//!   final successive-approximation refinements, the largest scans of a
-//!   camera file: 48% of the 16 MP bench photo) moves the downscaled picture
-//!   little: the 1280×720 result stays 45 dB from the full decode's on that
-//!   photo and 40.4 dB on a q100 4K one (`just bench` prints it every run);
-//!   at the decoder's own output, before the resize averages, 41–42 dB at 1/4
-//!   and 35–38 dB at 1/2 on synthetic worst cases (the tests' floor is the
-//!   35 dB every shrink-on-load path keeps).
+//! - At 1/8 the IDCT reads only each block's DC coefficient, so every luma
+//!   AC scan goes, with the picture the same to the bit (block smoothing,
+//!   which would re-estimate DC from the AC left, is off in `jpeg_scaled.c`).
+//!   Subsampled chroma is read at 1/4 there and keeps its scans.
+//! - At 1/4 the last bit of every AC coefficient goes (the final
+//!   successive-approximation refinements of all three components, the
+//!   largest scans of a camera file: 54% of the 16 MP bench photo). At the
+//!   decoder's own output that is 45 dB from the full decode on that photo,
+//!   41–42 dB on the tests' worst cases.
+//! - At 1/2 only luma's last AC bit goes: chroma's too would put the tests'
+//!   small fixture at 35 dB. The q100 4K bench photo stays at 54 dB.
 //!
 //! Whatever else lies between scans (Huffman tables, restart intervals) stays.
 
 use super::super::structure::jpeg::{self, Process, ScanSpan};
+use std::ops::Range;
 
-/// Scans are cut when they are at least this fraction (1/N) of the stream: a
-/// q100 4K photo whose last luma refinement is 14% of its 8.5 MB gained 8% in
-/// time and paid 8 MB, past half of sharp's memory; the 16 MP camera photo's
-/// is 48% and saves a third of the time.
-const WORTH_A_COPY: usize = 4;
-
-/// The stream without the scans a decode at 1/`denom` can do without, or
-/// `None` when it needs them all.
-pub fn scans_for_scale(bytes: &[u8], denom: usize) -> Option<Vec<u8>> {
+/// The byte ranges of the stream, in order, without the scans a decode at
+/// 1/`denom` can do without, or `None` when it needs them all. The decoder
+/// reads the ranges where they lie: cutting copies nothing.
+pub fn scans_for_scale(bytes: &[u8], denom: usize) -> Option<Vec<Range<usize>>> {
     let structure = jpeg::read(bytes).ok()?;
     if structure.process != Process::Progressive {
         return None;
     }
     let unneeded = |scan: &&ScanSpan| {
-        let luma_ac = scan.first > 0 && scan.full_resolution;
+        let ac = scan.first > 0;
+        let last_bit = scan.high > 0 && scan.low == 0;
         match denom {
-            8 => luma_ac && (scan.high > 0 || scan.first > 9),
-            2 | 4 => luma_ac && scan.high > 0 && scan.low == 0,
+            8 => ac && scan.full_resolution,
+            4 => ac && last_bit,
+            2 => ac && last_bit && scan.full_resolution,
             _ => false,
         }
     };
-    let dropped: usize = structure
-        .scan_spans
-        .iter()
-        .filter(unneeded)
-        .map(|scan| scan.bytes.len())
-        .sum();
-    // The shorter stream is a copy: worth its memory only when it saves much.
-    if dropped < bytes.len() / WORTH_A_COPY {
-        return None;
-    }
-    let mut kept = Vec::with_capacity(bytes.len() - dropped);
+    let mut kept = Vec::new();
     let mut from = 0;
     for scan in structure.scan_spans.iter().filter(unneeded) {
-        kept.extend_from_slice(&bytes[from..scan.bytes.start]);
+        kept.push(from..scan.bytes.start);
         from = scan.bytes.end;
     }
-    kept.extend_from_slice(&bytes[from..]);
+    if kept.is_empty() {
+        return None;
+    }
+    kept.push(from..bytes.len());
     Some(kept)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use turbojpeg::{Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
+    use turbojpeg::{Compressor, Decompressor, Image, PixelFormat, Subsamp};
 
     /// A textured 1024×768 picture (waves and noise: AC in every band) as a
     /// progressive 4:2:0 JPEG with libjpeg's standard ten scans.
@@ -96,22 +86,22 @@ mod tests {
         compressor.compress_to_vec(image).unwrap()
     }
 
-    fn decode(bytes: &[u8], denom: usize) -> Vec<u8> {
-        let factor = ScalingFactor::new(1, denom);
-        let mut decompressor = Decompressor::new().unwrap();
-        decompressor.set_scaling_factor(factor).unwrap();
-        let header = decompressor.read_header(bytes).unwrap().scaled(factor);
-        let mut image = Image {
-            pixels: vec![0u8; header.width * header.height * 3],
-            width: header.width,
-            pitch: header.width * 3,
-            height: header.height,
-            format: PixelFormat::RGB,
-        };
-        decompressor
-            .decompress(bytes, image.as_deref_mut())
-            .unwrap();
-        image.pixels
+    fn size(bytes: &[u8]) -> (usize, usize) {
+        let header = Decompressor::new().unwrap().read_header(bytes).unwrap();
+        (header.width, header.height)
+    }
+
+    /// As the transform decodes: our decoder, block smoothing off.
+    fn decode(bytes: &[u8], kept: Option<Vec<Range<usize>>>, denom: usize) -> Vec<u8> {
+        super::super::jpeg::decode_rgb(bytes, kept, denom, size(bytes)).unwrap()
+    }
+
+    /// The kept ranges copied into one stream.
+    fn joined(bytes: &[u8], kept: &[Range<usize>]) -> Vec<u8> {
+        kept.iter()
+            .flat_map(|range| &bytes[range.clone()])
+            .copied()
+            .collect()
     }
 
     fn psnr(a: &[u8], b: &[u8]) -> f64 {
@@ -132,40 +122,56 @@ mod tests {
     }
 
     #[test]
-    fn at_one_eighth_luma_keeps_no_refinement_and_the_picture_is_the_same() {
+    fn at_one_eighth_luma_keeps_no_ac_scan_and_the_picture_is_the_same() {
+        // Only without block smoothing: it would re-estimate DC from the AC left.
         for photo in [progressive_photo(), fixture()] {
-            let trimmed = scans_for_scale(&photo, 8).unwrap();
-            let kept = jpeg::read(&trimmed).unwrap();
-            let luma_refinements = kept
+            let kept = scans_for_scale(&photo, 8).unwrap();
+            let trimmed = jpeg::read(&joined(&photo, &kept)).unwrap();
+            let luma_ac = trimmed
                 .scan_spans
                 .iter()
-                .filter(|scan| scan.full_resolution && scan.first > 0 && scan.high > 0);
-            assert_eq!(luma_refinements.count(), 0);
-            assert_eq!(kept.scans, 8, "two luma AC refinements dropped");
-            let (ours, full) = (decode(&trimmed, 8), decode(&photo, 8));
+                .filter(|scan| scan.full_resolution && scan.first > 0);
+            assert_eq!(luma_ac.count(), 0);
+            assert_eq!(trimmed.scans, 6, "four luma AC scans dropped");
+            let (ours, full) = (decode(&photo, Some(kept), 8), decode(&photo, None, 8));
             let differing = ours.iter().zip(&full).filter(|(a, b)| a != b).count();
             assert_eq!(differing, 0, "{:.1} dB", psnr(&ours, &full));
         }
     }
 
     #[test]
-    fn at_one_half_and_one_quarter_only_the_last_luma_ac_bit_goes() {
-        // The fixture's last luma refinement is 12% of it: not worth a copy.
-        assert_eq!(scans_for_scale(&fixture(), 2), None);
-        for photo in [progressive_photo()] {
-            for (denom, floor) in [(4, 40.0), (2, 40.0)] {
-                let trimmed = scans_for_scale(&photo, denom).unwrap();
-                let kept = jpeg::read(&trimmed).unwrap();
-                assert_eq!(kept.scans, 9, "the final luma AC refinement dropped");
-                let quality = psnr(&decode(&trimmed, denom), &decode(&photo, denom));
+    fn at_one_quarter_every_last_ac_bit_goes_and_at_one_half_luma_s() {
+        for photo in [progressive_photo(), fixture()] {
+            // Three final AC refinements at 1/4 (luma, Cb, Cr), luma's at 1/2.
+            for (denom, scans) in [(4, 7), (2, 9)] {
+                let kept = scans_for_scale(&photo, denom).unwrap();
+                let copy = joined(&photo, &kept);
+                assert_eq!(jpeg::read(&copy).unwrap().scans, scans, "1/{denom}");
+                let ours = decode(&photo, Some(kept), denom);
+                let quality = psnr(&ours, &decode(&photo, None, denom));
                 eprintln!(
                     "1/{denom}: {quality:.1} dB, {} of {} bytes",
-                    trimmed.len(),
+                    copy.len(),
                     photo.len()
                 );
-                assert!(quality >= floor, "1/{denom}: {quality:.1} dB");
+                assert!(quality >= 40.0, "1/{denom}: {quality:.1} dB");
+                // Read where they lie, the ranges decode as their copy does.
+                assert!(ours == decode(&copy, None, denom));
             }
         }
+    }
+
+    #[test]
+    fn a_stream_cut_short_is_refused_across_ranges() {
+        let photo = progressive_photo();
+        let mut kept = scans_for_scale(&photo, 4).unwrap();
+        // End the stream inside the second range: the decoder runs out there.
+        kept.truncate(2);
+        let last = kept.last_mut().unwrap();
+        last.end = last.start + (last.end - last.start) / 2;
+        let (width, height) = size(&photo);
+        let refused = super::super::jpeg::decode_rgb(&photo, Some(kept), 4, (width, height));
+        assert!(refused.is_err(), "a premature end is an error");
     }
 
     #[test]

@@ -1,0 +1,202 @@
+/*
+ * A scaled, cropped JPEG decode through libjpeg's own API, for what
+ * TurboJPEG's tj3Decompress8 does not let a caller choose:
+ *
+ * - Block smoothing stays off. libjpeg turns it on for a progressive JPEG
+ *   whose low AC coefficients still lack bits after the last scan, which is
+ *   the case once `progressive.rs` has cut the final refinements: it then
+ *   re-estimates them from each block's neighbours, a pass that cost a sixth
+ *   of the 16 MP bench photo's decode and moved the picture away from the
+ *   full decode's (51.8 dB without it, 51.8 dB with it, at 1/4).
+ * - The stream comes as spans of the original buffer: the scans that were
+ *   cut are skipped where they lie instead of copying everything else.
+ *
+ * Everything else follows tj3Decompress8 with the parameters decode/jpeg.rs
+ * used to set: warnings (corrupt data, a premature end) are errors, a scan
+ * limit, a memory limit, islow IDCT, smooth upsampling, and the crop made
+ * with jpeg_crop_scanline and jpeg_skip_scanlines (rows below the crop are
+ * never decoded). libjpeg reports errors with longjmp, which only ever
+ * unwinds C frames here: the jump target is this function.
+ */
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jpeglib.h"
+#include "jerror.h"
+
+typedef struct {
+  const unsigned char *start;
+  size_t length;
+} ff_span;
+
+typedef struct {
+  unsigned denom;
+  unsigned left, top, width, height; /* the crop, in scaled pixels */
+  int gray;                          /* else RGB */
+  int max_scans;
+  long max_memory_mb;
+} ff_request;
+
+struct failure {
+  struct jpeg_error_mgr pub;
+  jmp_buf jump;
+  char *message; /* JMSG_LENGTH_MAX bytes */
+};
+
+static void fail(j_common_ptr info)
+{
+  struct failure *failure = (struct failure *)info->err;
+
+  (*info->err->format_message)(info, failure->message);
+  longjmp(failure->jump, 1);
+}
+
+/* Level < 0 is a warning (corrupt data, premature end): an error here.
+   Higher levels are trace messages. */
+static void warn(j_common_ptr info, int level)
+{
+  if (level < 0) fail(info);
+}
+
+static void fail_with(j_common_ptr info, const char *message)
+{
+  struct failure *failure = (struct failure *)info->err;
+
+  snprintf(failure->message, JMSG_LENGTH_MAX, "%s", message);
+  longjmp(failure->jump, 1);
+}
+
+struct scan_limit {
+  struct jpeg_progress_mgr pub;
+  int max_scans;
+};
+
+static void limit_scans(j_common_ptr info)
+{
+  struct scan_limit *limit = (struct scan_limit *)info->progress;
+
+  if (((j_decompress_ptr)info)->input_scan_number > limit->max_scans)
+    fail_with(info, "the progressive JPEG has too many scans");
+}
+
+struct spans_source {
+  struct jpeg_source_mgr pub;
+  const ff_span *spans;
+  size_t count, next;
+};
+
+static void start_source(j_decompress_ptr info)
+{
+  (void)info;
+}
+
+/* The next span; past the last one, a fake EOI after a warning, as
+   libjpeg's memory source does. */
+static boolean next_span(j_decompress_ptr info)
+{
+  static const JOCTET end[2] = { 0xFF, JPEG_EOI };
+  struct spans_source *source = (struct spans_source *)info->src;
+
+  while (source->next < source->count && source->spans[source->next].length == 0)
+    source->next++;
+  if (source->next == source->count) {
+    WARNMS(info, JWRN_JPEG_EOF);
+    source->pub.next_input_byte = end;
+    source->pub.bytes_in_buffer = 2;
+    return TRUE;
+  }
+  source->pub.next_input_byte = source->spans[source->next].start;
+  source->pub.bytes_in_buffer = source->spans[source->next].length;
+  source->next++;
+  return TRUE;
+}
+
+static void skip_bytes(j_decompress_ptr info, long count)
+{
+  struct jpeg_source_mgr *source = info->src;
+
+  if (count <= 0) return;
+  while (count > (long)source->bytes_in_buffer) {
+    count -= (long)source->bytes_in_buffer;
+    (void)(*source->fill_input_buffer)(info);
+  }
+  source->next_input_byte += count;
+  source->bytes_in_buffer -= (size_t)count;
+}
+
+static void end_source(j_decompress_ptr info)
+{
+  (void)info;
+}
+
+/* Decodes the JPEG made of `spans` at 1/denom into `out` (`height` rows of
+   `pitch` bytes). 0 on success; -1 with `message` set on any error. */
+int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
+                          const ff_request *request, unsigned char *out,
+                          size_t pitch, char *message)
+{
+  struct jpeg_decompress_struct info;
+  struct failure failure;
+  struct scan_limit limit;
+  struct spans_source source;
+  JDIMENSION left = request->left, width = request->width, row;
+
+  memset(&info, 0, sizeof(info));
+  info.err = jpeg_std_error(&failure.pub);
+  failure.pub.error_exit = fail;
+  failure.pub.emit_message = warn;
+  failure.message = message;
+  if (setjmp(failure.jump)) {
+    jpeg_destroy_decompress(&info);
+    return -1;
+  }
+  jpeg_create_decompress(&info);
+  info.mem->max_memory_to_use = request->max_memory_mb * 1048576L;
+  memset(&limit, 0, sizeof(limit));
+  limit.pub.progress_monitor = limit_scans;
+  limit.max_scans = request->max_scans;
+  info.progress = &limit.pub;
+  memset(&source, 0, sizeof(source));
+  source.pub.init_source = start_source;
+  source.pub.fill_input_buffer = next_span;
+  source.pub.skip_input_data = skip_bytes;
+  source.pub.resync_to_restart = jpeg_resync_to_restart;
+  source.pub.term_source = end_source;
+  source.spans = spans;
+  source.count = count;
+  info.src = &source.pub;
+
+  jpeg_read_header(&info, TRUE);
+  info.scale_num = 1;
+  info.scale_denom = request->denom;
+  info.out_color_space = request->gray ? JCS_GRAYSCALE : JCS_RGB;
+  info.dct_method = JDCT_ISLOW;
+  info.do_fancy_upsampling = TRUE;
+  info.do_block_smoothing = FALSE;
+  jpeg_start_decompress(&info);
+  if (info.output_components != (request->gray ? 1 : 3) ||
+      request->top + request->height > info.output_height ||
+      request->left + request->width > info.output_width)
+    fail_with((j_common_ptr)&info, "the JPEG does not match its header");
+  if (left != 0 || width != info.output_width) {
+    jpeg_crop_scanline(&info, &left, &width);
+    if (left != request->left || width != request->width)
+      fail_with((j_common_ptr)&info, "the crop is not on the JPEG's MCU grid");
+  }
+  if (request->top != 0 &&
+      jpeg_skip_scanlines(&info, request->top) != request->top)
+    fail_with((j_common_ptr)&info, "the JPEG ended above the crop");
+  for (row = 0; row < request->height; ) {
+    JSAMPROW rows[1] = { out + (size_t)row * pitch };
+
+    row += jpeg_read_scanlines(&info, rows, 1);
+  }
+  if (info.output_scanline < info.output_height)
+    jpeg_skip_scanlines(&info, info.output_height - info.output_scanline);
+  jpeg_finish_decompress(&info);
+  jpeg_destroy_decompress(&info);
+  return 0;
+}
