@@ -110,11 +110,13 @@ fn decode_ranges(
         max_memory_mb: MAX_MEMORY_MB.into(),
     };
     let pitch = crop.width * channels;
-    let mut pixels = vec![0u8; pitch * crop.height];
+    // Not zeroed first: the decoder writes every byte, and a failed decode's
+    // buffer is dropped unread.
+    let mut pixels: Vec<u8> = Vec::with_capacity(pitch * crop.height);
     let mut message = [0 as c_char; JMSG_LENGTH_MAX];
-    // SAFETY: the spans borrow `bytes`, alive for the call; `pixels` holds
-    // the crop's `height` rows of `pitch` bytes, which is all the decoder
-    // writes; `message` has the JMSG_LENGTH_MAX bytes libjpeg formats into.
+    // SAFETY: the spans borrow `bytes`, alive for the call; `pixels` has
+    // room for the crop's `height` rows of `pitch` bytes, which is all the
+    // decoder writes; `message` has the JMSG_LENGTH_MAX bytes libjpeg formats into.
     let status = unsafe {
         ff_jpeg_decode_scaled(
             spans.as_ptr(),
@@ -130,6 +132,10 @@ fn decode_ranges(
         let message = unsafe { CStr::from_ptr(message.as_ptr()) };
         return Err(Failed(message.to_string_lossy().into_owned()));
     }
+    // SAFETY: on success the decoder wrote all `height` rows of `pitch`
+    // bytes (`jpeg_scaled.c` checks the crop and the channel count against
+    // libjpeg's own before the first row).
+    unsafe { pixels.set_len(pitch * crop.height) };
     Ok(pixels)
 }
 
