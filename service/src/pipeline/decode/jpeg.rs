@@ -44,11 +44,9 @@ fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, Dec
     // TurboJPEG reads the header; `jpeg_scaled.c` decodes.
     let jpeg = Decompressor::new()?;
     let length = bytes.len() as raw::size_t;
-    // `structure` refused bad progressions and scan counts already; these
-    // are libjpeg-turbo's own guards behind it, warnings included.
-    jpeg.set(raw::TJPARAM_TJPARAM_SCANLIMIT, MAX_SCANS as c_int)?;
+    // The scan and memory limits belong to the decode (`Request`); the
+    // header alone only needs its warnings to count as errors.
     jpeg.set(raw::TJPARAM_TJPARAM_STOPONWARNING, 1)?;
-    jpeg.set(raw::TJPARAM_TJPARAM_MAXMEMORY, MAX_MEMORY_MB)?;
     // SAFETY: the handle is live and the buffer is valid for its length.
     jpeg.check(unsafe { raw::tj3DecompressHeader(jpeg.0, bytes.as_ptr(), length) })?;
     let (width, height) = (

@@ -191,8 +191,12 @@ int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
     fail_with((j_common_ptr)&info, "the JPEG ended above the crop");
   for (row = 0; row < request->height; ) {
     JSAMPROW rows[1] = { out + (size_t)row * pitch };
+    JDIMENSION read = jpeg_read_scanlines(&info, rows, 1);
 
-    row += jpeg_read_scanlines(&info, rows, 1);
+    /* The source never suspends, so no row means no progress: stop. */
+    if (read == 0)
+      fail_with((j_common_ptr)&info, "the JPEG gave no more rows");
+    row += read;
   }
   if (info.output_scanline < info.output_height)
     jpeg_skip_scanlines(&info, info.output_height - info.output_scanline);
