@@ -3,19 +3,24 @@
 //! every one over the whole image before the first pixel. The markers say
 //! what each scan carries, so the ones the scale cannot use, or barely uses,
 //! are skipped: the decoder reads the stream as the ranges between them
-//! (`jpeg_scaled.c`), so cutting copies nothing.
+//! (`jpeg_scaled.c`), so cutting copies nothing. What a component can do
+//! without depends on the size of its IDCT (`idct_sizes`):
 //!
-//! - At 1/8 the IDCT reads only each block's DC coefficient, so every luma
-//!   AC scan goes, with the picture the same to the bit (block smoothing,
-//!   which would re-estimate DC from the AC left, is off in `jpeg_scaled.c`).
-//!   Subsampled chroma is read at 1/4 there and keeps its scans.
-//! - At 1/4 the last bit of every AC coefficient goes (the final
-//!   successive-approximation refinements of all three components, the
-//!   largest scans of a camera file: 54% of the 16 MP bench photo). At the
-//!   decoder's own output that is 45 dB from the full decode on that photo,
-//!   41–42 dB on the tests' worst cases.
-//! - At 1/2 only luma's last AC bit goes: chroma's too would put the tests'
-//!   small fixture at 35 dB. The q100 4K bench photo stays at 54 dB.
+//! - 1×1 reads only the DC coefficient, so every AC scan of the component
+//!   goes, with its picture the same to the bit (block smoothing, which would
+//!   re-estimate DC from the AC left, is off in `jpeg_scaled.c`).
+//! - 2×2 and 4×4 average 4×4 or 2×2 pixels of the full IDCT, so the last bit
+//!   of every AC coefficient goes (the final successive-approximation
+//!   refinement, the largest scans of a camera file: 54% of the 16 MP bench
+//!   photo at 1/4). At the decoder's own output that is 45 dB from the full
+//!   decode on that photo, 41–42 dB on the tests' worst cases.
+//! - Where the component's AC steps are all 1 (quality 100), its last two
+//!   bits go: each coefficient is then still as fine as a step of 4, finer
+//!   than quality 90 quantises. 46 dB on the q100 4K bench photo at 1/2, 46–51
+//!   dB on the tests' q100 worst cases; at coarser steps the tests' worst
+//!   cases fall to 38 dB, so there only the last bit goes.
+//! - 8×8, a subsampled chroma component scaled up by its IDCT at 1/2, keeps
+//!   every scan: its last bit would put the tests' small fixture at 35 dB.
 //!
 //! Whatever else lies between scans (Huffman tables, restart intervals) stays.
 
@@ -27,18 +32,31 @@ use std::ops::Range;
 /// reads the ranges where they lie: cutting copies nothing.
 pub fn scans_for_scale(bytes: &[u8], denom: usize) -> Option<Vec<Range<usize>>> {
     let structure = jpeg::read(bytes).ok()?;
+    let smallest = match denom {
+        2 => 4,
+        4 => 2,
+        8 => 1,
+        _ => return None,
+    };
     if structure.process != Process::Progressive {
         return None;
     }
+    let sizes = idct_sizes(&structure.sampling, smallest);
     let unneeded = |scan: &&ScanSpan| {
-        let ac = scan.first > 0;
-        let last_bit = scan.high > 0 && scan.low == 0;
-        match denom {
-            8 => ac && scan.full_resolution,
-            4 => ac && last_bit,
-            2 => ac && last_bit && scan.full_resolution,
-            _ => false,
-        }
+        // A progressive AC scan names one component; DC scans always stay.
+        let [component] = scan.components[..] else {
+            return false;
+        };
+        let refinement_bits = match structure.largest_ac_steps[component] {
+            Some(step) if step <= 1 => 2,
+            _ => 1,
+        };
+        scan.first > 0
+            && match sizes[component] {
+                1 => true,
+                2 | 4 => scan.high > 0 && scan.low < refinement_bits,
+                _ => false,
+            }
     };
     let mut kept = Vec::new();
     let mut from = 0;
@@ -53,14 +71,37 @@ pub fn scans_for_scale(bytes: &[u8], denom: usize) -> Option<Vec<Range<usize>>> 
     Some(kept)
 }
 
+/// The side of the block libjpeg-turbo's IDCT gives each component when the
+/// scale asks for `smallest` (`jpeg_calc_output_dimensions`): doubled while
+/// a subsampled component can be scaled up by its IDCT instead of upsampled.
+/// A side of 1 reads only DC; 2 and 4 average 4×4 or 2×2 pixels of the full
+/// IDCT (`jidctred.c`).
+fn idct_sizes(sampling: &[(u32, u32)], smallest: u32) -> Vec<u32> {
+    let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
+    let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
+    sampling
+        .iter()
+        .map(|&(h, v)| {
+            let mut size = smallest;
+            while size < 8
+                && (h_max * smallest).is_multiple_of(h * size * 2)
+                && (v_max * smallest).is_multiple_of(v * size * 2)
+            {
+                size *= 2;
+            }
+            size
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use turbojpeg::{Compressor, Decompressor, Image, PixelFormat, Subsamp};
 
     /// A textured 1024×768 picture (waves and noise: AC in every band) as a
-    /// progressive 4:2:0 JPEG with libjpeg's standard ten scans.
-    fn progressive_photo() -> Vec<u8> {
+    /// progressive JPEG with libjpeg's standard ten scans.
+    fn textured(quality: i32, subsampling: Subsamp) -> Vec<u8> {
         let (width, height) = (1024usize, 768usize);
         let mut seed = 7u32;
         let pixels: Vec<u8> = (0..width * height)
@@ -73,8 +114,8 @@ mod tests {
             })
             .collect();
         let mut compressor = Compressor::new().unwrap();
-        compressor.set_quality(90).unwrap();
-        compressor.set_subsamp(Subsamp::Sub2x2).unwrap();
+        compressor.set_quality(quality).unwrap();
+        compressor.set_subsamp(subsampling).unwrap();
         compressor.set_progressive(true).unwrap();
         let image = Image {
             pixels: pixels.as_slice(),
@@ -84,6 +125,10 @@ mod tests {
             format: PixelFormat::RGB,
         };
         compressor.compress_to_vec(image).unwrap()
+    }
+
+    fn progressive_photo() -> Vec<u8> {
+        textured(90, Subsamp::Sub2x2)
     }
 
     fn size(bytes: &[u8]) -> (usize, usize) {
@@ -121,18 +166,47 @@ mod tests {
         .unwrap()
     }
 
+    /// Decodes with and without the cut at 1/`denom`: the scans kept, and
+    /// the PSNR between the two pictures.
+    fn cut(photo: &[u8], denom: usize) -> (u32, f64) {
+        let kept = scans_for_scale(photo, denom).unwrap();
+        let copy = joined(photo, &kept);
+        let ours = decode(photo, Some(kept), denom);
+        // Read where they lie, the ranges decode as their copy does.
+        assert!(ours == decode(&copy, None, denom), "1/{denom}");
+        let quality = psnr(&ours, &decode(photo, None, denom));
+        eprintln!(
+            "1/{denom}: {quality:.1} dB, {} of {} bytes",
+            copy.len(),
+            photo.len()
+        );
+        (jpeg::read(&copy).unwrap().scans, quality)
+    }
+
     #[test]
-    fn at_one_eighth_luma_keeps_no_ac_scan_and_the_picture_is_the_same() {
+    fn idct_sizes_follow_libjpeg_turbo_s_choice() {
+        let (yuv420, yuv422, yuv444) = (
+            [(2, 2), (1, 1), (1, 1)],
+            [(2, 1), (1, 1), (1, 1)],
+            [(1, 1); 3],
+        );
+        assert_eq!(idct_sizes(&yuv420, 1), [1, 2, 2]);
+        assert_eq!(idct_sizes(&yuv420, 2), [2, 4, 4]);
+        assert_eq!(idct_sizes(&yuv420, 4), [4, 8, 8]);
+        assert_eq!(idct_sizes(&yuv422, 1), [1, 1, 1]);
+        assert_eq!(idct_sizes(&yuv422, 4), [4, 4, 4]);
+        assert_eq!(idct_sizes(&yuv444, 2), [2, 2, 2]);
+    }
+
+    #[test]
+    fn a_component_read_as_dc_only_keeps_no_ac_scan_and_is_the_same_to_the_bit() {
         // Only without block smoothing: it would re-estimate DC from the AC left.
-        for photo in [progressive_photo(), fixture()] {
+        // At 1/8, 4:4:4 and 4:2:2 read every component as DC only.
+        for subsampling in [Subsamp::None, Subsamp::Sub2x1] {
+            let photo = textured(90, subsampling);
             let kept = scans_for_scale(&photo, 8).unwrap();
             let trimmed = jpeg::read(&joined(&photo, &kept)).unwrap();
-            let luma_ac = trimmed
-                .scan_spans
-                .iter()
-                .filter(|scan| scan.full_resolution && scan.first > 0);
-            assert_eq!(luma_ac.count(), 0);
-            assert_eq!(trimmed.scans, 6, "four luma AC scans dropped");
+            assert!(trimmed.scan_spans.iter().all(|scan| scan.first == 0));
             let (ours, full) = (decode(&photo, Some(kept), 8), decode(&photo, None, 8));
             let differing = ours.iter().zip(&full).filter(|(a, b)| a != b).count();
             assert_eq!(differing, 0, "{:.1} dB", psnr(&ours, &full));
@@ -140,23 +214,35 @@ mod tests {
     }
 
     #[test]
-    fn at_one_quarter_every_last_ac_bit_goes_and_at_one_half_luma_s() {
+    fn at_half_size_or_less_a_component_loses_its_last_ac_bit() {
         for photo in [progressive_photo(), fixture()] {
-            // Three final AC refinements at 1/4 (luma, Cb, Cr), luma's at 1/2.
-            for (denom, scans) in [(4, 7), (2, 9)] {
-                let kept = scans_for_scale(&photo, denom).unwrap();
-                let copy = joined(&photo, &kept);
-                assert_eq!(jpeg::read(&copy).unwrap().scans, scans, "1/{denom}");
-                let ours = decode(&photo, Some(kept), denom);
-                let quality = psnr(&ours, &decode(&photo, None, denom));
-                eprintln!(
-                    "1/{denom}: {quality:.1} dB, {} of {} bytes",
-                    copy.len(),
-                    photo.len()
-                );
+            // 4:2:0. At 1/8 luma is DC only (four AC scans go) and chroma
+            // at 2×2 loses its last bit; at 1/4 all three lose it; at 1/2
+            // luma does, and chroma, scaled up by a full IDCT, keeps it.
+            for (denom, scans) in [(8, 4), (4, 7), (2, 9)] {
+                let (kept, quality) = cut(&photo, denom);
+                assert_eq!(kept, scans, "1/{denom}");
                 assert!(quality >= 40.0, "1/{denom}: {quality:.1} dB");
-                // Read where they lie, the ranges decode as their copy does.
-                assert!(ours == decode(&copy, None, denom));
+            }
+        }
+    }
+
+    #[test]
+    fn quality_100_components_lose_their_last_two_ac_bits() {
+        for subsampling in [Subsamp::Sub2x1, Subsamp::Sub2x2] {
+            let photo = textured(100, subsampling);
+            assert_eq!(jpeg::read(&photo).unwrap().largest_ac_steps, [Some(1); 3]);
+            // Luma's two refinements and chroma's one each; at 1/2 a 4:2:0
+            // chroma is read at full size and keeps its bit.
+            let expected = if subsampling == Subsamp::Sub2x1 {
+                [6, 6]
+            } else {
+                [6, 8]
+            };
+            for (denom, scans) in [4, 2].into_iter().zip(expected) {
+                let (kept, quality) = cut(&photo, denom);
+                assert_eq!(kept, scans, "1/{denom}");
+                assert!(quality >= 40.0, "1/{denom}: {quality:.1} dB");
             }
         }
     }

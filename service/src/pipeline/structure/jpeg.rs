@@ -19,6 +19,14 @@ pub struct JpegStructure {
     pub width: u32,
     pub height: u32,
     pub components: usize,
+    /// Each component's sampling factors (horizontal, vertical), frame order.
+    pub sampling: Vec<(u32, u32)>,
+    /// Where the EXIF block lies (the payload of the last `Exif` APP1 segment
+    /// before the first scan, as image's JPEG decoder takes it).
+    pub exif: Option<std::ops::Range<usize>>,
+    /// Each component's largest AC quantisation step, over every definition
+    /// of its table in the stream; `None` when its table is never defined.
+    pub largest_ac_steps: Vec<Option<u16>>,
     pub scans: u32,
     /// Restart interval in MCUs (DRI), 0 when there is none.
     pub restart_interval: u16,
@@ -41,9 +49,9 @@ pub struct ScanSpan {
     /// Successive approximation: the bit sent before (0 for a first scan) and now.
     pub high: u8,
     pub low: u8,
-    /// Every component it names has the frame's full sampling (luma, in a
-    /// subsampled colour JPEG): a scaled decode shrinks these the most.
-    pub full_resolution: bool,
+    /// The components it names, as indexes into the frame's (an AC scan of
+    /// a progressive JPEG names exactly one).
+    pub components: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +73,8 @@ struct Component {
     id: u8,
     h: u32,
     v: u32,
+    /// Which quantisation table (DQT slot) its coefficients use.
+    table: usize,
 }
 
 struct Frame {
@@ -115,6 +125,8 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
     let mut scans = 0u32;
     let mut work = 0u64;
     let mut restart_interval = 0u16;
+    let mut largest_ac_steps = [None; 4];
+    let mut exif = None;
     let mut scan_spans = Vec::new();
     let mut at = 2;
     loop {
@@ -128,7 +140,8 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
             _ => {}
         }
         let segment = segment(bytes, at)?;
-        at += 2 + segment.len();
+        let payload = at + 2..at + 2 + segment.len();
+        at = payload.end;
         match marker {
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 if frame.is_some() {
@@ -137,6 +150,10 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
                 let read = read_frame(marker, segment)?;
                 progression = Some(Progression::new(read.components.len()));
                 frame = Some(read);
+            }
+            0xDB => fold_quantisation_tables(segment, &mut largest_ac_steps),
+            0xE1 if scans == 0 && segment.len() > 6 && segment.starts_with(b"Exif\0\0") => {
+                exif = Some(payload.start + 6..payload.end);
             }
             0xDD => {
                 let value = segment
@@ -164,17 +181,13 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
                 progression.admit(frame, &scan)?;
                 work = work.saturating_add(scan_work(frame, &scan));
                 at = skip_entropy_data(bytes, at)?;
-                let (h_max, v_max) = frame.max_sampling();
                 scan_spans.push(ScanSpan {
-                    full_resolution: scan.members.iter().all(|&i| {
-                        let component = frame.components[i];
-                        (component.h, component.v) == (h_max, v_max)
-                    }),
                     bytes: marker_at..at,
                     first: scan.start,
                     last: scan.end,
                     high: scan.high,
                     low: scan.low,
+                    components: scan.members,
                 });
             }
             _ => {}
@@ -197,12 +210,42 @@ pub fn read(bytes: &[u8]) -> Result<JpegStructure, Rejection> {
         width: frame.width,
         height: frame.height,
         components: frame.components.len(),
+        sampling: frame.components.iter().map(|c| (c.h, c.v)).collect(),
+        exif,
+        largest_ac_steps: frame
+            .components
+            .iter()
+            .map(|c| largest_ac_steps.get(c.table).copied().flatten())
+            .collect(),
         scans,
         restart_interval,
         work,
         coefficient_bytes,
         scan_spans,
     })
+}
+
+/// Folds a DQT segment's tables into each slot's largest AC step: a table
+/// redefined between scans counts with its coarsest version. A malformed
+/// segment stops the fold (libjpeg refuses it when it decodes).
+fn fold_quantisation_tables(segment: &[u8], largest: &mut [Option<u16>; 4]) {
+    let mut rest = segment;
+    while let Some((&spec, after)) = rest.split_first() {
+        let (wide, slot) = (spec >> 4, usize::from(spec & 0x0F));
+        let size = if wide == 0 { 64 } else { 128 };
+        if wide > 1 || slot > 3 || after.len() < size {
+            return;
+        }
+        let (values, next) = after.split_at(size);
+        let step = |k: usize| match wide {
+            0 => u16::from(values[k]),
+            _ => u16::from_be_bytes([values[2 * k], values[2 * k + 1]]),
+        };
+        let table_largest = (1..64).map(step).max().unwrap_or(0);
+        let slot = &mut largest[slot];
+        *slot = Some(slot.unwrap_or(0).max(table_largest));
+        rest = next;
+    }
 }
 
 /// Moves `at` past the next marker and returns it; fill bytes (0xFF) before
@@ -277,7 +320,12 @@ fn read_frame(marker: u8, segment: &[u8]) -> Result<Frame, Rejection> {
         if components.iter().any(|c| c.id == entry[0]) {
             return Err(corrupt("names a component twice"));
         }
-        components.push(Component { id: entry[0], h, v });
+        components.push(Component {
+            id: entry[0],
+            h,
+            v,
+            table: usize::from(entry[2]),
+        });
     }
     Ok(Frame {
         process,

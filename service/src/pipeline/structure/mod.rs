@@ -12,21 +12,23 @@ use std::io::Cursor;
 /// more than `limits` allow.
 pub fn check(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Rejection> {
     match format {
-        Format::Jpeg => {
-            let structure = jpeg::read(bytes)?;
-            if structure.work > limits.max_decode_work {
-                return Err(Rejection::TooComplex {
-                    reason: format!(
-                        "its {} scans ask for {} units of decoding work; the limit is {}",
-                        structure.scans, structure.work, limits.max_decode_work
-                    ),
-                });
-            }
-            Ok(())
-        }
+        Format::Jpeg => check_jpeg(&jpeg::read(bytes)?, limits),
         Format::Gif => check_gif_frames(bytes, limits.max_frames),
         _ => Ok(()),
     }
+}
+
+/// Refuses a JPEG whose scans ask for more decoding work than `limits` allow.
+pub fn check_jpeg(structure: &jpeg::JpegStructure, limits: &Limits) -> Result<(), Rejection> {
+    if structure.work > limits.max_decode_work {
+        return Err(Rejection::TooComplex {
+            reason: format!(
+                "its {} scans ask for {} units of decoding work; the limit is {}",
+                structure.scans, structure.work, limits.max_decode_work
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Counts frames without decompressing them: only the first frame is ever

@@ -119,3 +119,65 @@ fn entropy_data_with_stuffing_and_restarts_is_skipped() {
     );
     assert_eq!(read(&bytes).unwrap().scans, 1);
 }
+
+#[test]
+fn each_component_gets_its_table_s_coarsest_ac_step() {
+    let bytes = jpeg(0xC2, 64, STANDARD);
+    assert_eq!(read(&bytes).unwrap().largest_ac_steps, [None; 3]);
+    // Table 0 (luma) defined, then redefined coarser; table 1 (chroma) in
+    // 16-bit steps, whose DC step does not count.
+    let dqt = |spec: u8, steps: &[u16]| {
+        let wide = spec >> 4 == 1;
+        let mut segment = vec![0xFF, 0xDB, 0, 0, spec];
+        for &step in steps {
+            if wide {
+                segment.extend(step.to_be_bytes());
+            } else {
+                segment.push(step as u8);
+            }
+        }
+        let length = (segment.len() - 2) as u16;
+        segment[2..4].copy_from_slice(&length.to_be_bytes());
+        segment
+    };
+    let mut luma = [2u16; 64];
+    luma[63] = 3;
+    let mut chroma = [7u16; 64];
+    chroma[0] = 900;
+    chroma[10] = 300;
+    let mut tables = dqt(0x00, &[1; 64]);
+    tables.extend(dqt(0x00, &luma));
+    tables.extend(dqt(0x11, &chroma));
+    let mut with_tables = bytes.clone();
+    with_tables.splice(2..2, tables);
+    let structure = read(&with_tables).unwrap();
+    assert_eq!(structure.largest_ac_steps, [Some(3), Some(300), Some(300)]);
+    // A table cut short adds nothing (libjpeg refuses it when it decodes).
+    let mut short = bytes;
+    short.splice(2..2, [0xFF, 0xDB, 0, 12, 0x00, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(read(&short).unwrap().largest_ac_steps, [None; 3]);
+}
+
+#[test]
+fn the_exif_block_is_the_last_one_before_the_first_scan() {
+    let app1 = |payload: &[u8]| {
+        let mut segment = vec![0xFF, 0xE1];
+        segment.extend(((payload.len() + 2) as u16).to_be_bytes());
+        segment.extend(payload);
+        segment
+    };
+    let mut bytes = jpeg(0xC0, 64, &[(&[1, 2, 3], 0, 63, 0, 0)]);
+    assert_eq!(read(&bytes).unwrap().exif, None);
+    let first = app1(b"Exif\0\0MM\0*first");
+    let xmp = app1(b"http://ns.adobe.com/xap/1.0/\0<x/>");
+    let second = app1(b"Exif\0\0II*\0second");
+    let start = 2 + first.len() + xmp.len() + 4 + 6;
+    bytes.splice(2..2, [first, xmp, second].concat());
+    let exif = read(&bytes).unwrap().exif.unwrap();
+    assert_eq!(&bytes[exif.clone()], b"II*\0second");
+    assert_eq!(exif.start, start);
+    // One after the scan is not the picture's.
+    let end = bytes.len() - 2;
+    bytes.splice(end..end, app1(b"Exif\0\0late"));
+    assert_eq!(read(&bytes).unwrap().exif, Some(exif));
+}
