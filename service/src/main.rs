@@ -79,11 +79,11 @@ fn main() -> ExitCode {
     let result = match command {
         // Commands that decode stay single-threaded: no runtime at all.
         Command::SandboxWorker(args) => {
-            flipframe::allocator::advise_huge_pages();
+            flipframe::allocator::tune_for_transforms();
             sandbox::worker::serve(args.memory_limit, args.max_payload).map_err(Into::into)
         }
         Command::Transform(args) => {
-            flipframe::allocator::advise_huge_pages();
+            flipframe::allocator::tune_for_transforms();
             return transform(&args);
         }
         Command::Token(command) => token(command),

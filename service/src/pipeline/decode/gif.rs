@@ -6,9 +6,9 @@
 //! that cover part of the canvas take the generic decoder.
 
 use super::super::Rejection;
-use gif::{ColorOutput, DecodeOptions};
+use super::super::structure::gif::{SubBlocks, read_first_frame};
 use image::{DynamicImage, RgbImage};
-use std::io::Cursor;
+use std::ops::Range;
 
 /// Rows of indices decoded per band: enough to amortise the calls, small
 /// enough to stay in cache.
@@ -23,27 +23,13 @@ pub fn decode_first_frame(bytes: &[u8]) -> Option<Result<DynamicImage, Rejection
 
 /// `Ok(None)` when the frame is not opaque or does not cover the canvas.
 fn decode_opaque(bytes: &[u8]) -> Result<Option<DynamicImage>, String> {
-    let failed = |error: gif::DecodingError| error.to_string();
-    let mut options = DecodeOptions::new();
-    options.set_color_output(ColorOutput::Indexed);
-    // The frame's LZW data is copied out whole (at most the file's size) and
-    // decoded with weezl 0.2, several times faster than the 0.1 gif pins.
-    options.skip_frame_decoding(true);
-    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(failed)?;
-    let (width, height) = (decoder.width(), decoder.height());
-    if decoder.read_next_frame().map_err(failed)?.is_none() {
-        return Err("the GIF has no frame".into());
-    }
-    let frame = decoder.current_frame_info().ok_or("the GIF has no frame")?;
+    let (width, height, frame) = read_first_frame(bytes)?;
     if (frame.left, frame.top, frame.width, frame.height) != (0, 0, width, height) {
         return Ok(None);
     }
-    let Some((&min_code_size, lzw)) = frame.buffer.split_first() else {
-        return Err("the GIF's first frame has no data".into());
-    };
-    let colours = colour_table(decoder.palette().map_err(failed)?);
+    let colours = colour_table(&bytes[frame.palette.clone()]);
     let (width, height) = (usize::from(width), usize::from(height));
-    let mut indices = FrameIndices::new(lzw, min_code_size);
+    let mut indices = FrameIndices::new(frame.data(bytes), frame.min_code_size);
     let mut pixels = vec![0u8; width * height * 3];
     let mut rows = stored_row_order(height, frame.interlaced);
     let mut band = vec![0u8; width * BAND_ROWS.min(height)];
@@ -66,24 +52,42 @@ fn decode_opaque(bytes: &[u8]) -> Result<Option<DynamicImage>, String> {
     Ok(RgbImage::from_raw(width as u32, height as u32, pixels).map(DynamicImage::ImageRgb8))
 }
 
-/// The frame's palette indices, decoded from its LZW data as they are asked for.
+/// The frame's palette indices, decoded from its LZW data as they are asked
+/// for. The data's sub-blocks (at most 255 bytes each) are gathered into a
+/// small buffer so weezl sees long runs of input, and the frame's data is
+/// never copied whole.
 struct FrameIndices<'a> {
-    lzw: &'a [u8],
+    sub_blocks: SubBlocks<'a>,
+    gathered: Vec<u8>,
+    unread: Range<usize>,
     decoder: weezl::decode::Decoder,
 }
 
+/// Bytes of LZW data gathered per refill.
+const GATHERED: usize = 32 << 10;
+
 impl<'a> FrameIndices<'a> {
-    fn new(lzw: &'a [u8], min_code_size: u8) -> Self {
-        // gif has already refused code sizes outside 1..=11, the ones weezl panics on.
+    fn new(sub_blocks: SubBlocks<'a>, min_code_size: u8) -> Self {
+        // The walk has refused code sizes outside 1..=11, the ones weezl panics on.
         let decoder = weezl::decode::Decoder::new(weezl::BitOrder::Lsb, min_code_size);
-        FrameIndices { lzw, decoder }
+        FrameIndices {
+            sub_blocks,
+            gathered: Vec::with_capacity(GATHERED + 255),
+            unread: 0..0,
+            decoder,
+        }
     }
 
     /// Fills `band` whole, or says why it cannot.
     fn fill(&mut self, mut band: &mut [u8]) -> Result<(), String> {
         while !band.is_empty() {
-            let result = self.decoder.decode_bytes(self.lzw, band);
-            self.lzw = &self.lzw[result.consumed_in..];
+            if self.unread.is_empty() {
+                self.gather();
+            }
+            let result = self
+                .decoder
+                .decode_bytes(&self.gathered[self.unread.clone()], band);
+            self.unread.start += result.consumed_in;
             band = &mut band[result.consumed_out..];
             match result
                 .status
@@ -95,6 +99,18 @@ impl<'a> FrameIndices<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Refills the buffer with the next sub-blocks (empty after the last).
+    fn gather(&mut self) {
+        self.gathered.clear();
+        while self.gathered.len() < GATHERED {
+            let Some(block) = self.sub_blocks.next() else {
+                break;
+            };
+            self.gathered.extend_from_slice(block);
+        }
+        self.unread = 0..self.gathered.len();
     }
 }
 
