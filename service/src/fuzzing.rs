@@ -8,7 +8,8 @@ use crate::api::{clean_filename, read_upload};
 use crate::auth::{Authenticator, DEV_CLIENT_ID, DEV_ISSUER, DevIssuer, ExternalTokens};
 use crate::auth::{JwksCache, JwtVerifier, StaticJwks};
 use crate::pipeline::{
-    Format, Limits, TransformSpec, decode_for_frame, inspect, resize, validate_and_transform,
+    Format, Limits, TransformSpec, decode, decode_for_frame, inspect, resize,
+    validate_and_transform,
 };
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
@@ -170,6 +171,16 @@ pub fn decode_as(format: Format, data: &[u8]) {
     };
     if let Ok(image) = decode_for_frame(data, &inspection, &limits, &spec) {
         assert!(image.width() <= limits.max_side && image.height() <= limits.max_side);
+        // GIF's fast path has its own block walk and LZW decoder: whatever
+        // it decodes, the generic decoder must see the same.
+        if format == Format::Gif
+            && let Ok(generic) = decode(data, &inspection, &limits)
+        {
+            assert!(
+                image.to_rgb8() == generic.to_rgb8(),
+                "the GIF decoders differ"
+            );
+        }
         let _ = resize(image, &spec);
     }
 }

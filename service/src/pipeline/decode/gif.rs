@@ -1,18 +1,14 @@
 //! The first frame of a GIF straight from its palette indices to RGB, for
 //! the common case of an opaque frame covering the canvas: no RGBA canvas
 //! to composite, and three channels instead of four for every later stage.
-//! Indices stream through a small buffer a band of rows at a time, so the
-//! frame's index plane never exists whole. Frames with transparent pixels or
-//! that cover part of the canvas take the generic decoder.
+//! The LZW data becomes the frame's whole index plane first (`lzw`), then
+//! rows of colours. Frames with transparent pixels or that cover part of the
+//! canvas take the generic decoder.
 
 use super::super::Rejection;
-use super::super::structure::gif::{SubBlocks, read_first_frame};
+use super::super::structure::gif::read_first_frame;
+use super::lzw;
 use image::{DynamicImage, RgbImage};
-use std::ops::Range;
-
-/// Rows of indices decoded per band: enough to amortise the calls, small
-/// enough to stay in cache.
-const BAND_ROWS: usize = 16;
 
 pub fn decode_first_frame(bytes: &[u8]) -> Option<Result<DynamicImage, Rejection>> {
     match decode_opaque(bytes) {
@@ -27,91 +23,26 @@ fn decode_opaque(bytes: &[u8]) -> Result<Option<DynamicImage>, String> {
     if (frame.left, frame.top, frame.width, frame.height) != (0, 0, width, height) {
         return Ok(None);
     }
-    let colours = colour_table(&bytes[frame.palette.clone()]);
     let (width, height) = (usize::from(width), usize::from(height));
-    let mut indices = FrameIndices::new(frame.data(bytes), frame.min_code_size);
+    let plane = lzw::decode(frame.data(bytes), frame.min_code_size, width * height)?;
+    let indices = plane.indices();
+    // Encoders often declare a transparent index that no pixel uses.
+    if frame
+        .transparent
+        .is_some_and(|index| indices.contains(&index))
+    {
+        return Ok(None);
+    }
+    let colours = colour_table(&bytes[frame.palette.clone()]);
     let mut pixels = vec![0u8; width * height * 3];
-    let mut rows = stored_row_order(height, frame.interlaced);
-    let mut band = vec![0u8; width * BAND_ROWS.min(height)];
-    let mut left = height;
-    while left > 0 {
-        let band = &mut band[..width * BAND_ROWS.min(left)];
-        indices.fill(band)?;
-        // Encoders often declare a transparent index that no pixel uses.
-        if frame.transparent.is_some_and(|index| band.contains(&index)) {
-            return Ok(None);
+    let rows = stored_row_order(height, frame.interlaced);
+    for (indices, y) in indices.chunks_exact(width).zip(rows) {
+        let row = &mut pixels[y * width * 3..][..width * 3];
+        for (pixel, &index) in row.chunks_exact_mut(3).zip(indices) {
+            pixel.copy_from_slice(&colours[usize::from(index)]);
         }
-        for (indices, y) in band.chunks_exact(width).zip(&mut rows) {
-            let row = &mut pixels[y * width * 3..][..width * 3];
-            for (pixel, &index) in row.chunks_exact_mut(3).zip(indices) {
-                pixel.copy_from_slice(&colours[usize::from(index)]);
-            }
-        }
-        left -= band.len() / width;
     }
     Ok(RgbImage::from_raw(width as u32, height as u32, pixels).map(DynamicImage::ImageRgb8))
-}
-
-/// The frame's palette indices, decoded from its LZW data as they are asked
-/// for. The data's sub-blocks (at most 255 bytes each) are gathered into a
-/// small buffer so weezl sees long runs of input, and the frame's data is
-/// never copied whole.
-struct FrameIndices<'a> {
-    sub_blocks: SubBlocks<'a>,
-    gathered: Vec<u8>,
-    unread: Range<usize>,
-    decoder: weezl::decode::Decoder,
-}
-
-/// Bytes of LZW data gathered per refill.
-const GATHERED: usize = 32 << 10;
-
-impl<'a> FrameIndices<'a> {
-    fn new(sub_blocks: SubBlocks<'a>, min_code_size: u8) -> Self {
-        // The walk has refused code sizes outside 1..=11, the ones weezl panics on.
-        let decoder = weezl::decode::Decoder::new(weezl::BitOrder::Lsb, min_code_size);
-        FrameIndices {
-            sub_blocks,
-            gathered: Vec::with_capacity(GATHERED + 255),
-            unread: 0..0,
-            decoder,
-        }
-    }
-
-    /// Fills `band` whole, or says why it cannot.
-    fn fill(&mut self, mut band: &mut [u8]) -> Result<(), String> {
-        while !band.is_empty() {
-            if self.unread.is_empty() {
-                self.gather();
-            }
-            let result = self
-                .decoder
-                .decode_bytes(&self.gathered[self.unread.clone()], band);
-            self.unread.start += result.consumed_in;
-            band = &mut band[result.consumed_out..];
-            match result
-                .status
-                .map_err(|error| format!("the GIF's first frame: {error}"))?
-            {
-                weezl::LzwStatus::Ok if result.consumed_out > 0 || result.consumed_in > 0 => {}
-                _ if band.is_empty() => {}
-                _ => return Err("the GIF's first frame ends early".into()),
-            }
-        }
-        Ok(())
-    }
-
-    /// Refills the buffer with the next sub-blocks (empty after the last).
-    fn gather(&mut self) {
-        self.gathered.clear();
-        while self.gathered.len() < GATHERED {
-            let Some(block) = self.sub_blocks.next() else {
-                break;
-            };
-            self.gathered.extend_from_slice(block);
-        }
-        self.unread = 0..self.gathered.len();
-    }
 }
 
 /// All 256 entries: an index past the palette's end shows black, as browsers do.

@@ -12,6 +12,7 @@
 mod gif;
 #[cfg(feature = "native-codecs")]
 mod jpeg;
+mod lzw;
 mod png;
 #[cfg(feature = "native-codecs")]
 pub mod progressive;
