@@ -24,6 +24,9 @@ fn decode_opaque(bytes: &[u8]) -> Result<Option<DynamicImage>, String> {
         return Ok(None);
     }
     let (width, height) = (usize::from(width), usize::from(height));
+    if width == 0 || height == 0 {
+        return Err("the GIF has no pixels".into());
+    }
     let plane = lzw::decode(frame.data(bytes), frame.min_code_size, width * height)?;
     let indices = plane.indices();
     // Encoders often declare a transparent index that no pixel uses.
@@ -121,6 +124,14 @@ mod tests {
         assert!(decode_first_frame(&gif(40, 30, false, Some(3))).is_none());
         // Declared but never used (the indices skip 252..=255): still opaque.
         assert!(decode_first_frame(&gif(40, 30, false, Some(254))).is_some());
+    }
+
+    #[test]
+    fn a_canvas_without_pixels_is_refused() {
+        // 0×0 canvas, one 0×0 frame with one code (clear) and the trailer.
+        let mut bytes = b"GIF89a\0\0\0\0\0\0\0".to_vec();
+        bytes.extend([0x2C, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0x04, 0, 0x3B]);
+        assert!(matches!(decode_first_frame(&bytes), Some(Err(_))));
     }
 
     #[test]
