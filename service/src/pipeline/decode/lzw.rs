@@ -203,8 +203,8 @@ mod tests {
     use crate::pipeline::structure::gif::read_first_frame;
     use gif::{Encoder, Frame};
 
-    /// Our decoder against gif's on one frame of `indices`.
-    fn round_trip(width: u16, height: u16, indices: &[u8], palette_bits: u32) {
+    /// A one-frame GIF of `indices`, encoded by gif.
+    fn encoded(width: u16, height: u16, indices: &[u8], palette_bits: u32) -> Vec<u8> {
         let palette: Vec<u8> = (0..3 << palette_bits).map(|i| i as u8).collect();
         let mut bytes = Vec::new();
         let mut encoder = Encoder::new(&mut bytes, width, height, &palette).unwrap();
@@ -216,6 +216,12 @@ mod tests {
         };
         encoder.write_frame(&frame).unwrap();
         drop(encoder);
+        bytes
+    }
+
+    /// Our decoder against gif's encoder on one frame of `indices`.
+    fn round_trip(width: u16, height: u16, indices: &[u8], palette_bits: u32) {
+        let bytes = encoded(width, height, indices, palette_bits);
         let (_, _, first) = read_first_frame(&bytes).unwrap();
         let plane = decode(first.data(&bytes), first.min_code_size, indices.len()).unwrap();
         assert_eq!(plane.indices(), indices, "{width}×{height}");
@@ -244,17 +250,7 @@ mod tests {
     #[test]
     fn refuses_truncated_and_undefined_codes() {
         let indices: Vec<u8> = (0..100 * 100).map(|i| (i % 251) as u8).collect();
-        let palette = vec![0u8; 768];
-        let mut bytes = Vec::new();
-        let mut encoder = Encoder::new(&mut bytes, 100, 100, &palette).unwrap();
-        let frame = Frame {
-            width: 100,
-            height: 100,
-            buffer: indices.into(),
-            ..Frame::default()
-        };
-        encoder.write_frame(&frame).unwrap();
-        drop(encoder);
+        let bytes = encoded(100, 100, &indices, 8);
         let (_, _, first) = read_first_frame(&bytes).unwrap();
         // More pixels than the data holds.
         assert!(decode(first.data(&bytes), first.min_code_size, 100 * 101).is_err());
