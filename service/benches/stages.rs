@@ -1,6 +1,7 @@
 //! Each pipeline stage timed on its own, per image (`decode` is the generic
 //! full-size decoder, `shrink` the shrink-on-load one the transform uses, and
-//! `resize` starts from the latter; `floor` decodes at the smallest scale the
+//! `resize` starts from the latter; `libjpeg` is `shrink` with libjpeg-turbo
+//! Huffman-decoding a JPEG instead of `jpeg_entropy`; `floor` decodes at the smallest scale the
 //! decoder has, the least reading this file can cost): `cargo bench --bench
 //! stages` over the set `scripts/bench-images.sh` fetches (or
 //! FLIPFRAME_BENCH_IMAGES). Under `cargo test` it runs once on a generated
@@ -39,6 +40,23 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
     let (shrink, decoded) = time(runs, || {
         pipeline::decode_for_frame(bytes, &inspection, &limits, &spec).unwrap()
     });
+    // The same shrink with libjpeg-turbo's own Huffman decoder in place of
+    // ours (`pipeline/decode/jpeg_entropy`), for JPEGs.
+    let libjpeg = match format {
+        #[cfg(feature = "native-codecs")]
+        pipeline::Format::Jpeg => {
+            let (libjpeg, _) = time(runs, || {
+                pipeline::decode_jpeg_for_frame(
+                    bytes,
+                    &inspection,
+                    &spec,
+                    pipeline::JpegEntropy::Libjpeg,
+                )
+            });
+            format!("{libjpeg:.1}")
+        }
+        _ => "-".to_owned(),
+    };
     // The least any decode of this file costs: the smallest scale each decoder
     // offers (JPEG 1/8, where only the entropy decoding remains).
     let thumbnail = TransformSpec {
@@ -58,19 +76,20 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
     let (encode, _) = time(runs, || pipeline::encode(rotated.clone(), &spec).unwrap());
     let (total, _) = time(runs, || pipeline::transform(bytes, &spec, &limits).unwrap());
     println!(
-        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {floor:>7.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
+        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {libjpeg:>9} {floor:>7.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
     );
 }
 
 fn main() {
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
     println!(
-        "{:<32} {:>7} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8}   (median ms)",
+        "{:<32} {:>7} {:>8} {:>8} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8}   (median ms)",
         "image",
         "sniff",
         "inspect",
         "decode",
         "shrink",
+        "libjpeg",
         "floor",
         "resize",
         "rotate",

@@ -183,6 +183,36 @@ pub fn decode_as(format: Format, data: &[u8]) {
         }
         let _ = resize(image, &spec);
     }
+    #[cfg(feature = "native-codecs")]
+    if format == Format::Jpeg {
+        same_jpeg_from_both_entropy_decoders(data, &inspection, &spec);
+    }
+}
+
+/// Our Huffman decoder against libjpeg-turbo's: the same pixels whenever
+/// both decode, and never a refusal of ours alone. (libjpeg-turbo refuses
+/// alone where its verdict depends on its path: up to 7 stray bytes before
+/// a marker, which we always let pass, and a bad code, which its fast path
+/// takes as a zero and its slow path refuses.) Not compared: pixels of data
+/// with 0xFF fill bytes before a stuffed 0xFF 0x00, which libjpeg-turbo's
+/// fast path takes for a marker; it then decodes the MCU again on its slow
+/// path without clearing what the first attempt stored.
+#[cfg(feature = "native-codecs")]
+fn same_jpeg_from_both_entropy_decoders(
+    data: &[u8],
+    inspection: &crate::pipeline::Inspection,
+    spec: &TransformSpec,
+) {
+    use crate::pipeline::{JpegEntropy, decode_jpeg_for_frame};
+    let decode = |entropy| decode_jpeg_for_frame(data, inspection, spec, entropy);
+    match (decode(JpegEntropy::Ours), decode(JpegEntropy::Libjpeg)) {
+        (Some(Ok(ours)), Some(Ok(theirs))) => {
+            let fills = data.windows(2).any(|pair| pair == [0xFF, 0xFF]);
+            assert!(fills || ours == theirs, "the JPEG entropy decoders differ")
+        }
+        (Some(Err(ours)), Some(Ok(_))) => panic!("only our JPEG entropy decoder refuses: {ours:?}"),
+        _ => {}
+    }
 }
 
 /// The TIFF and BMP paths: the first byte picks which.

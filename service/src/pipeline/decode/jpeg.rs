@@ -10,6 +10,7 @@
 
 use super::super::structure::jpeg::MAX_SCANS;
 use super::super::{Rejection, resize::Region};
+use super::jpeg_entropy::{ENTROPY_HOOKS, EntropyHooks};
 use image::{DynamicImage, GrayImage, RgbImage};
 use std::ffi::{CStr, c_char, c_int, c_long, c_uint};
 use std::ops::Range;
@@ -26,12 +27,22 @@ pub fn decode_scaled(
     bytes: &[u8],
     need: f64,
     shown: Region,
+    entropy: Entropy,
 ) -> Option<Result<DynamicImage, Rejection>> {
-    match decode_at(bytes, need, shown) {
+    match decode_at(bytes, need, shown, entropy) {
         Ok(image) => Some(Ok(image)),
         Err(Unsupported) => None,
         Err(Failed(reason)) => Some(Err(Rejection::undecodable(reason))),
     }
+}
+
+/// Who Huffman-decodes a sequential scan: `jpeg_entropy` (what the
+/// transform uses) or libjpeg-turbo itself (what tests and the fuzzer hold
+/// it to).
+#[derive(Clone, Copy, Debug)]
+pub enum Entropy {
+    Ours,
+    Libjpeg,
 }
 
 enum DecodeError {
@@ -40,7 +51,12 @@ enum DecodeError {
 }
 use DecodeError::{Failed, Unsupported};
 
-fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, DecodeError> {
+fn decode_at(
+    bytes: &[u8],
+    need: f64,
+    shown: Region,
+    entropy: Entropy,
+) -> Result<DynamicImage, DecodeError> {
     // TurboJPEG reads the header; `jpeg_scaled.c` decodes.
     let jpeg = Decompressor::new()?;
     let length = bytes.len() as raw::size_t;
@@ -71,7 +87,7 @@ fn decode_at(bytes: &[u8], need: f64, shown: Region) -> Result<DynamicImage, Dec
     };
     let subsampling = jpeg.get(raw::TJPARAM_TJPARAM_SUBSAMP);
     let crop = ScaledCrop::new(width, height, denom, mcu_width(subsampling), shown);
-    let pixels = decode_ranges(bytes, kept, denom, &crop, channels)?;
+    let pixels = decode_ranges(bytes, kept, denom, &crop, channels, entropy)?;
     let (w, h) = (crop.width as u32, crop.height as u32);
     let image = if channels == 1 {
         GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
@@ -89,6 +105,7 @@ fn decode_ranges(
     denom: usize,
     crop: &ScaledCrop,
     channels: usize,
+    entropy: Entropy,
 ) -> Result<Vec<u8>, DecodeError> {
     let spans: Vec<Span> = match kept {
         Some(ranges) => ranges
@@ -106,6 +123,10 @@ fn decode_ranges(
         gray: c_int::from(channels == 1),
         max_scans: MAX_SCANS as c_int,
         max_memory_mb: MAX_MEMORY_MB.into(),
+        entropy: match entropy {
+            Entropy::Ours => &ENTROPY_HOOKS,
+            Entropy::Libjpeg => std::ptr::null(),
+        },
     };
     let pitch = crop.width * channels;
     // Not zeroed first: the decoder writes every byte, and a failed decode's
@@ -147,13 +168,28 @@ pub(super) fn decode_rgb(
     denom: usize,
     (width, height): (usize, usize),
 ) -> Result<Vec<u8>, String> {
+    let whole = (0, 0, width.div_ceil(denom), height.div_ceil(denom));
+    decode_region(bytes, kept, denom, whole, 3, Entropy::Ours)
+}
+
+/// The `(left, top, width, height)` region (in scaled pixels, the left edge
+/// on the MCU grid) of `bytes` at 1/`denom`, `channels` bytes a pixel.
+#[cfg(test)]
+pub(super) fn decode_region(
+    bytes: &[u8],
+    kept: Option<Vec<Range<usize>>>,
+    denom: usize,
+    (left, top, width, height): (usize, usize, usize, usize),
+    channels: usize,
+    entropy: Entropy,
+) -> Result<Vec<u8>, String> {
     let crop = ScaledCrop {
-        left: 0,
-        top: 0,
-        width: width.div_ceil(denom),
-        height: height.div_ceil(denom),
+        left,
+        top,
+        width,
+        height,
     };
-    decode_ranges(bytes, kept, denom, &crop, 3).map_err(|error| match error {
+    decode_ranges(bytes, kept, denom, &crop, channels, entropy).map_err(|error| match error {
         Failed(reason) => reason,
         Unsupported => "unsupported".into(),
     })
@@ -197,6 +233,7 @@ struct Request {
     gray: c_int,
     max_scans: c_int,
     max_memory_mb: c_long,
+    entropy: *const EntropyHooks,
 }
 
 unsafe extern "C" {

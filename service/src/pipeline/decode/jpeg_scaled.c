@@ -11,6 +11,10 @@
  * - The stream comes as spans of the original buffer: the scans that were
  *   cut are skipped where they lie instead of copying everything else.
  *
+ * - A sequential Huffman-coded scan is entropy-decoded by `jpeg_entropy.rs`
+ *   when the request brings its hooks: libjpeg-turbo's `decode_mcu` is
+ *   replaced once the scan has started, and libjpeg-turbo does the rest.
+ *
  * Everything else follows tj3Decompress8 with the parameters decode/jpeg.rs
  * used to set: warnings (corrupt data, a premature end) are errors, a scan
  * limit, a memory limit, islow IDCT, smooth upsampling, and the crop made
@@ -32,13 +36,55 @@ typedef struct {
   size_t length;
 } ff_span;
 
+/* One DHT table, as `HuffmanSpec` in jpeg_entropy.rs. */
+typedef struct {
+  UINT8 bits[17];
+  UINT8 values[256];
+} ff_huffman_spec;
+
+/* The scan's MCU, as `ScanLayout` in jpeg_entropy.rs. */
+typedef struct {
+  unsigned blocks;
+  unsigned char component[10], dc_table[10], ac_table[10];
+  unsigned components;
+  unsigned restart_interval;
+  unsigned mcus;
+  const ff_huffman_spec *tables[8]; /* DC 0..3, then AC 0..3 */
+} ff_scan_layout;
+
+/* The entropy decoder of jpeg_entropy.rs: `start` returns NULL with `error`
+   set when it cannot take the scan; `decode_mcu` returns NULL on success
+   and sets `position`, the bytes of `data` it has read. */
+typedef struct {
+  void *(*start)(const ff_scan_layout *layout, const JOCTET *data,
+                 size_t length, const char **error);
+  const char *(*decode_mcu)(void *decoder, JBLOCKROW *blocks,
+                            size_t *position);
+  void (*finish)(void *decoder);
+} ff_entropy_hooks;
+
 typedef struct {
   unsigned denom;
   unsigned left, top, width, height; /* the crop, in scaled pixels */
   int gray;                          /* else RGB */
   int max_scans;
   long max_memory_mb;
+  const ff_entropy_hooks *entropy; /* NULL: libjpeg-turbo's own */
 } ff_request;
+
+/* The head of libjpeg-turbo 3's entropy decoder (jpegint.h, which it does
+   not install): only `decode_mcu` is replaced. */
+struct jpeg_entropy_decoder {
+  void (*start_pass)(j_decompress_ptr info);
+  boolean (*decode_mcu)(j_decompress_ptr info, JBLOCKROW *blocks);
+};
+
+struct entropy_context {
+  const ff_entropy_hooks *hooks;
+  void *volatile decoder;
+  const JOCTET *data;
+  size_t length;
+};
 
 struct failure {
   struct jpeg_error_mgr pub;
@@ -132,6 +178,79 @@ static void end_source(j_decompress_ptr info)
   (void)info;
 }
 
+static boolean decode_mcu_with_hooks(j_decompress_ptr info, JBLOCKROW *blocks)
+{
+  struct entropy_context *context = (struct entropy_context *)info->client_data;
+  size_t position = 0;
+  const char *error =
+    context->hooks->decode_mcu(context->decoder, blocks, &position);
+
+  if (error) fail_with((j_common_ptr)info, error);
+  /* Where libjpeg's marker reader goes on once the scan is done. */
+  info->src->next_input_byte = context->data + position;
+  info->src->bytes_in_buffer = context->length - position;
+  return TRUE;
+}
+
+static void copy_table(ff_huffman_spec *spec, const JHUFF_TBL *table)
+{
+  memcpy(spec->bits, table->bits, sizeof(spec->bits));
+  memcpy(spec->values, table->huffval, sizeof(spec->values));
+}
+
+/* Hands a sequential Huffman scan of 8-bit samples, which libjpeg-turbo has
+   just started, to the hooks' decoder; any other scan stays libjpeg's. */
+static void use_entropy_hooks(j_decompress_ptr info,
+                              struct entropy_context *context,
+                              const ff_entropy_hooks *hooks,
+                              ff_huffman_spec specs[8])
+{
+  ff_scan_layout layout;
+  const char *error = "the entropy decoder did not start";
+  int block, ci;
+
+  if (!hooks || info->progressive_mode || info->arith_code ||
+      jpeg_has_multiple_scans(info) || info->data_precision != 8 ||
+      info->blocks_in_MCU > 10 || info->comps_in_scan > 4)
+    return;
+  memset(&layout, 0, sizeof(layout));
+  layout.blocks = (unsigned)info->blocks_in_MCU;
+  layout.components = (unsigned)info->comps_in_scan;
+  layout.restart_interval = info->restart_interval;
+  layout.mcus = info->MCUs_per_row * info->MCU_rows_in_scan;
+  for (block = 0; block < info->blocks_in_MCU; block++) {
+    const jpeg_component_info *component =
+      info->cur_comp_info[info->MCU_membership[block]];
+
+    layout.component[block] = (unsigned char)info->MCU_membership[block];
+    layout.dc_table[block] = (unsigned char)component->dc_tbl_no;
+    layout.ac_table[block] = (unsigned char)component->ac_tbl_no;
+  }
+  for (ci = 0; ci < 4; ci++) {
+    if (info->dc_huff_tbl_ptrs[ci]) {
+      copy_table(&specs[ci], info->dc_huff_tbl_ptrs[ci]);
+      layout.tables[ci] = &specs[ci];
+    }
+    if (info->ac_huff_tbl_ptrs[ci]) {
+      copy_table(&specs[4 + ci], info->ac_huff_tbl_ptrs[ci]);
+      layout.tables[4 + ci] = &specs[4 + ci];
+    }
+  }
+  context->hooks = hooks;
+  context->data = info->src->next_input_byte;
+  context->length = info->src->bytes_in_buffer;
+  context->decoder = hooks->start(&layout, context->data, context->length, &error);
+  if (!context->decoder) fail_with((j_common_ptr)info, error);
+  info->client_data = context;
+  info->entropy->decode_mcu = decode_mcu_with_hooks;
+}
+
+static void finish_entropy_hooks(struct entropy_context *context)
+{
+  if (context->decoder) context->hooks->finish(context->decoder);
+  context->decoder = NULL;
+}
+
 /* Decodes the JPEG made of `spans` at 1/denom into `out` (`height` rows of
    `pitch` bytes). 0 on success; -1 with `message` set on any error. */
 int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
@@ -142,6 +261,8 @@ int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
   struct failure failure;
   struct scan_limit limit;
   struct spans_source source;
+  struct entropy_context entropy;
+  ff_huffman_spec specs[8];
   JDIMENSION left = request->left, width = request->width, row;
 
   memset(&info, 0, sizeof(info));
@@ -149,7 +270,9 @@ int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
   failure.pub.error_exit = fail;
   failure.pub.emit_message = warn;
   failure.message = message;
+  memset(&entropy, 0, sizeof(entropy));
   if (setjmp(failure.jump)) {
+    finish_entropy_hooks(&entropy);
     jpeg_destroy_decompress(&info);
     return -1;
   }
@@ -177,6 +300,7 @@ int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
   info.do_fancy_upsampling = TRUE;
   info.do_block_smoothing = FALSE;
   jpeg_start_decompress(&info);
+  use_entropy_hooks(&info, &entropy, request->entropy, specs);
   if (info.output_components != (request->gray ? 1 : 3) ||
       request->top + request->height > info.output_height ||
       request->left + request->width > info.output_width)
@@ -201,6 +325,7 @@ int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
   if (info.output_scanline < info.output_height)
     jpeg_skip_scanlines(&info, info.output_height - info.output_scanline);
   jpeg_finish_decompress(&info);
+  finish_entropy_hooks(&entropy);
   jpeg_destroy_decompress(&info);
   return 0;
 }

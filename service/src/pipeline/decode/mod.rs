@@ -12,8 +12,12 @@
 mod gif;
 #[cfg(feature = "native-codecs")]
 mod jpeg;
+#[cfg(feature = "native-codecs")]
+mod jpeg_entropy;
 mod lzw;
 mod png;
+#[cfg(feature = "native-codecs")]
+pub use jpeg::Entropy as JpegEntropy;
 #[cfg(feature = "native-codecs")]
 pub mod progressive;
 #[cfg(feature = "native-codecs")]
@@ -39,7 +43,8 @@ pub fn decode_for_frame(
     let fast = match inspection.format {
         #[cfg(feature = "native-codecs")]
         Format::Jpeg => {
-            jpeg::decode_scaled(bytes, need, shown_in_stored_pixels(inspection, spec, need))
+            let shown = shown_in_stored_pixels(inspection, spec, need);
+            jpeg::decode_scaled(bytes, need, shown, JpegEntropy::Ours)
         }
         #[cfg(feature = "native-codecs")]
         Format::Webp => webp::decode_scaled(
@@ -59,6 +64,22 @@ pub fn decode_for_frame(
         })
     });
     fast.unwrap_or_else(|| decode(bytes, inspection, limits))
+}
+
+/// JPEG's fast path with a chosen Huffman decoder: the fuzzer holds ours
+/// to libjpeg-turbo's pixels, and `benches/stages.rs` times the two. `None`
+/// where the fast path does not take the JPEG.
+#[cfg(feature = "native-codecs")]
+pub fn decode_jpeg_for_frame(
+    bytes: &[u8],
+    inspection: &Inspection,
+    spec: &TransformSpec,
+    entropy: JpegEntropy,
+) -> Option<Result<DynamicImage, Rejection>> {
+    let (width, height) = inspection.displayed_size();
+    let need = needed_scale(width, height, spec);
+    let shown = shown_in_stored_pixels(inspection, spec, need);
+    jpeg::decode_scaled(bytes, need, shown, entropy)
 }
 
 /// The region `spec`'s frame shows, in stored pixels (before the EXIF turn),
