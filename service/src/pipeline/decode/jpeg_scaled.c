@@ -46,7 +46,6 @@ typedef struct {
 typedef struct {
   unsigned blocks;
   unsigned char component[10], dc_table[10], ac_table[10];
-  unsigned components;
   unsigned restart_interval;
   unsigned mcus;
   const ff_huffman_spec *tables[8]; /* DC 0..3, then AC 0..3 */
@@ -215,7 +214,6 @@ static void use_entropy_hooks(j_decompress_ptr info,
     return;
   memset(&layout, 0, sizeof(layout));
   layout.blocks = (unsigned)info->blocks_in_MCU;
-  layout.components = (unsigned)info->comps_in_scan;
   layout.restart_interval = info->restart_interval;
   layout.mcus = info->MCUs_per_row * info->MCU_rows_in_scan;
   for (block = 0; block < info->blocks_in_MCU; block++) {

@@ -55,7 +55,6 @@ pub struct ScanLayout {
     pub component: [u8; 10],
     pub dc_table: [u8; 10],
     pub ac_table: [u8; 10],
-    pub components: u32,
     pub restart_interval: u32,
     /// MCUs in the scan.
     pub mcus: u32,
@@ -89,7 +88,7 @@ impl<'a> ScanDecoder<'a> {
             tables.push(spec.map(|spec| Table::new(spec, index < 4)).transpose()?);
         }
         let count = layout.blocks as usize;
-        if count > 10 || layout.components as usize > 4 {
+        if count > 10 {
             return Err(c"the scan's MCU is larger than JPEG allows");
         }
         let mut blocks = Vec::with_capacity(count);
