@@ -24,8 +24,8 @@ pub(super) struct Table {
     /// By the next `FAST_BITS` bits (see `Fast`).
     pub(super) fast: Box<[u64; 1 << FAST_BITS]>,
     /// Canonical decoding of codes of every length, as libjpeg's `jpeg_huff_decode`.
-    max_code: [i32; 18],
-    value_offset: [i32; 18],
+    max_code: [i32; 17],
+    value_offset: [i32; 17],
     values: [u8; 256],
 }
 
@@ -118,11 +118,10 @@ impl Table {
         }
         let mut table = Table {
             fast: Box::new([0; 1 << FAST_BITS]),
-            max_code: [-1; 18],
-            value_offset: [0; 18],
+            max_code: [-1; 17],
+            value_offset: [0; 17],
             values: spec.values,
         };
-        table.max_code[17] = i32::MAX;
         let mut first = 0;
         for length in 1..=16 {
             let count = spec.bits[length] as usize;
@@ -163,9 +162,7 @@ impl Table {
         }
         Ok(table)
     }
-}
 
-impl Table {
     /// Adds to each whole entry the whole symbol its spare bits hold, if
     /// any: that symbol's own entry, looked up with the spare bits first
     /// and zeros after, is whole within the spare bits.
