@@ -35,6 +35,7 @@ fn main() {
     let include: Vec<&str> = include.split(',').filter(|path| !path.is_empty()).collect();
     if std::env::var_os("CARGO_FEATURE_NATIVE_CODECS").is_some() {
         compile_jpeg_scaled(&include);
+        compile_webp_frame(&locked_version(&lock, "libwebp-sys"));
     }
     let libjpeg_turbo = include
         .iter()
@@ -79,4 +80,38 @@ fn compile_jpeg_scaled(include: &[&str]) {
         .includes(include)
         .warnings(true)
         .compile("flipframe_jpeg_scaled");
+}
+
+/// The lossy WebP driver of `pipeline/decode/webp_frame.c`, against the
+/// internal headers of the libwebp that libwebp-sys built (and links): its
+/// sources in Cargo's registry (libwebp-sys publishes no include path).
+fn compile_webp_frame(version: &str) {
+    let source = "src/pipeline/decode/webp_frame.c";
+    println!("cargo:rerun-if-changed={source}");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .unwrap_or_default();
+    let crate_dir = format!("libwebp-sys-{version}");
+    let vendor = std::fs::read_dir(cargo_home.join("registry/src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|registry| registry.path().join(&crate_dir).join("vendor"))
+        .find(|vendor| vendor.join("src/dec/vp8i_dec.h").exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "libwebp-sys {version}'s sources are not under {}/registry/src",
+                cargo_home.display()
+            )
+        });
+    cc::Build::new()
+        .file(source)
+        .include(&vendor)
+        // libwebp-sys's own defines, which its structs were compiled with.
+        .define("NDEBUG", "1")
+        .define("_THREAD_SAFE", "1")
+        .define("WEBP_USE_THREAD", "1")
+        .warnings(true)
+        .compile("flipframe_webp_frame");
 }

@@ -1,7 +1,9 @@
 //! Each pipeline stage timed on its own, per image (`decode` is the generic
 //! full-size decoder, `shrink` the shrink-on-load one the transform uses, and
-//! `resize` starts from the latter; `libjpeg` is `shrink` with libjpeg-turbo
-//! Huffman-decoding a JPEG instead of `jpeg_entropy`; `floor` decodes at the smallest scale the
+//! `resize` starts from the latter; `theirs` is `shrink` with the C
+//! library's own entropy decoder in place of ours: libjpeg-turbo's Huffman
+//! decoder instead of `jpeg_entropy`, libwebp's VP8 token and mode parsing
+//! instead of `vp8_tokens`; `floor` decodes at the smallest scale the
 //! decoder has, the least reading this file can cost): `cargo bench --bench
 //! stages` over the set `scripts/bench-images.sh` fetches (or
 //! FLIPFRAME_BENCH_IMAGES). Under `cargo test` it runs once on a generated
@@ -40,12 +42,12 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
     let (shrink, decoded) = time(runs, || {
         pipeline::decode_for_frame(bytes, &inspection, &limits, &spec).unwrap()
     });
-    // The same shrink with libjpeg-turbo's own Huffman decoder in place of
-    // ours (`pipeline/decode/jpeg_entropy`), for JPEGs.
-    let libjpeg = match format {
+    // The same shrink with the C library's own entropy decoding in place
+    // of ours (`pipeline/decode/jpeg_entropy`, `pipeline/decode/vp8_tokens`).
+    let theirs = match format {
         #[cfg(feature = "native-codecs")]
         pipeline::Format::Jpeg => {
-            let (libjpeg, _) = time(runs, || {
+            let (theirs, _) = time(runs, || {
                 pipeline::decode_jpeg_for_frame(
                     bytes,
                     &inspection,
@@ -53,7 +55,19 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
                     pipeline::JpegEntropy::Libjpeg,
                 )
             });
-            format!("{libjpeg:.1}")
+            format!("{theirs:.1}")
+        }
+        #[cfg(feature = "native-codecs")]
+        pipeline::Format::Webp => {
+            let (theirs, _) = time(runs, || {
+                pipeline::decode_webp_for_frame(
+                    bytes,
+                    &inspection,
+                    &spec,
+                    pipeline::WebpTokens::Libwebp,
+                )
+            });
+            format!("{theirs:.1}")
         }
         _ => "-".to_owned(),
     };
@@ -76,7 +90,7 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
     let (encode, _) = time(runs, || pipeline::encode(rotated.clone(), &spec).unwrap());
     let (total, _) = time(runs, || pipeline::transform(bytes, &spec, &limits).unwrap());
     println!(
-        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {libjpeg:>9} {floor:>7.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
+        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {theirs:>9} {floor:>7.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
     );
 }
 
@@ -89,7 +103,7 @@ fn main() {
         "inspect",
         "decode",
         "shrink",
-        "libjpeg",
+        "theirs",
         "floor",
         "resize",
         "rotate",

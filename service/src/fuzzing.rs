@@ -184,8 +184,34 @@ pub fn decode_as(format: Format, data: &[u8]) {
         let _ = resize(image, &spec);
     }
     #[cfg(feature = "native-codecs")]
-    if format == Format::Jpeg {
-        same_jpeg_from_both_entropy_decoders(data, &inspection, &spec);
+    match format {
+        Format::Jpeg => same_jpeg_from_both_entropy_decoders(data, &inspection, &spec),
+        Format::Webp => same_webp_from_both_token_decoders(data, &inspection, &spec),
+        _ => {}
+    }
+}
+
+/// Our VP8 token decoder against libwebp's: the same verdict, and the same
+/// pixels whenever both decode (`vp8_tokens` keeps libwebp's arithmetic
+/// and end-of-data rule, damaged streams included).
+#[cfg(feature = "native-codecs")]
+fn same_webp_from_both_token_decoders(
+    data: &[u8],
+    inspection: &crate::pipeline::Inspection,
+    spec: &TransformSpec,
+) {
+    use crate::pipeline::{WebpTokens, decode_webp_for_frame};
+    let decode = |tokens| decode_webp_for_frame(data, inspection, spec, tokens);
+    match (decode(WebpTokens::Ours), decode(WebpTokens::Libwebp)) {
+        (Some(Ok(ours)), Some(Ok(theirs))) => {
+            assert!(ours == theirs, "the VP8 token decoders differ")
+        }
+        (Some(Err(_)), Some(Err(_))) | (None, None) => {}
+        (ours, theirs) => panic!(
+            "the VP8 token decoders' verdicts differ: ours {:?}, libwebp's {:?}",
+            ours.map(|verdict| verdict.is_ok()),
+            theirs.map(|verdict| verdict.is_ok())
+        ),
     }
 }
 

@@ -11,7 +11,7 @@ mod sniff;
 pub mod structure;
 
 #[cfg(feature = "native-codecs")]
-pub use decode::{JpegEntropy, decode_jpeg_for_frame};
+pub use decode::{JpegEntropy, WebpTokens, decode_jpeg_for_frame, decode_webp_for_frame};
 pub use decode::{decode, decode_for_frame};
 pub use encode::{Encoded, OutputFormat, encode};
 pub use inspect::{Inspection, inspect};

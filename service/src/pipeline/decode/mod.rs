@@ -21,7 +21,11 @@ pub use jpeg::Entropy as JpegEntropy;
 #[cfg(feature = "native-codecs")]
 pub mod progressive;
 #[cfg(feature = "native-codecs")]
+mod vp8_tokens;
+#[cfg(feature = "native-codecs")]
 mod webp;
+#[cfg(feature = "native-codecs")]
+pub use webp::Tokens as WebpTokens;
 
 use super::resize::needed_scale;
 #[cfg(feature = "native-codecs")]
@@ -52,6 +56,7 @@ pub fn decode_for_frame(
             inspection,
             need,
             shown_in_stored_pixels(inspection, spec, need),
+            WebpTokens::Ours,
         ),
         Format::Png => png::decode_shrunk(bytes, need),
         Format::Gif => gif::decode_first_frame(bytes),
@@ -80,6 +85,21 @@ pub fn decode_jpeg_for_frame(
     let need = needed_scale(width, height, spec);
     let shown = shown_in_stored_pixels(inspection, spec, need);
     jpeg::decode_scaled(bytes, need, shown, entropy)
+}
+
+/// WebP's fast path with a chosen VP8 token decoder, as
+/// `decode_jpeg_for_frame` for JPEG.
+#[cfg(feature = "native-codecs")]
+pub fn decode_webp_for_frame(
+    bytes: &[u8],
+    inspection: &Inspection,
+    spec: &TransformSpec,
+    tokens: WebpTokens,
+) -> Option<Result<DynamicImage, Rejection>> {
+    let (width, height) = inspection.displayed_size();
+    let need = needed_scale(width, height, spec);
+    let shown = shown_in_stored_pixels(inspection, spec, need);
+    webp::decode_scaled(bytes, inspection, need, shown, tokens)
 }
 
 /// The region `spec`'s frame shows, in stored pixels (before the EXIF turn),

@@ -3,16 +3,37 @@
 //! after its last row and converts none above it: for a square photo under
 //! `cover`, the bottom fifth is never decoded. Animations take the generic
 //! path; so do files with EXIF, where a quarter turn would swap the sides.
+//! A lossy file's entropy decoding (tokens and macroblock modes) is ours,
+//! `vp8_tokens`, plugged into libwebp's macroblock loop by `webp_frame.c`.
 
 use super::super::{Inspection, Rejection, resize::Region};
+use super::vp8_tokens::{TOKEN_HOOKS, TokenHooks};
 use image::{DynamicImage, RgbImage, RgbaImage};
 use libwebp_sys as webp;
+
+/// Who decodes a lossy WebP's VP8 tokens: ours, or libwebp's own (to hold
+/// ours to it in tests, the fuzzer and the stage bench).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tokens {
+    Ours,
+    Libwebp,
+}
+
+unsafe extern "C" {
+    fn flipframe_webp_decode(
+        data: *const u8,
+        size: usize,
+        config: *mut webp::WebPDecoderConfig,
+        hooks: *const TokenHooks,
+    ) -> webp::VP8StatusCode;
+}
 
 pub fn decode_scaled(
     bytes: &[u8],
     inspection: &Inspection,
     need: f64,
     shown: Region,
+    tokens: Tokens,
 ) -> Option<Result<DynamicImage, Rejection>> {
     if has_exif_chunk(bytes) {
         return None;
@@ -69,7 +90,11 @@ pub fn decode_scaled(
     };
     // SAFETY: the output buffer is ours, sized and described above, and
     // outlives the call; libwebp writes only within it.
-    let status = unsafe { webp::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
+    let hooks = match tokens {
+        Tokens::Ours => &TOKEN_HOOKS as *const TokenHooks,
+        Tokens::Libwebp => std::ptr::null(),
+    };
+    let status = unsafe { flipframe_webp_decode(bytes.as_ptr(), bytes.len(), &mut config, hooks) };
     unsafe { webp::WebPFreeDecBuffer(&mut config.output) };
     if status != webp::VP8StatusCode::VP8_STATUS_OK {
         return Some(Err(Rejection::undecodable(format!(

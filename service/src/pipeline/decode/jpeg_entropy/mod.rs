@@ -19,7 +19,7 @@
 mod bits;
 mod table;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use bits::Bits;
 use std::ffi::{CStr, c_char, c_void};

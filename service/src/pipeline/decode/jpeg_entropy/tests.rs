@@ -20,7 +20,7 @@ struct Encoding {
 
 /// A picture with some of everything: flat areas (end of block at once),
 /// gradients, edges and noise (long runs, large values, long codes).
-fn picture(width: usize, height: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn picture(width: usize, height: usize, seed: u64) -> Vec<u8> {
     let mut random = StdRng::seed_from_u64(seed);
     let mut pixels = Vec::with_capacity(width * height * 3);
     for y in 0..height {
