@@ -60,9 +60,9 @@ fn both(bytes: &[u8], spec: &TransformSpec) -> (Verdict, Verdict) {
             .map(|result| result.map_err(|rejection| format!("{rejection:?}")))
     };
     let ours = decode(WebpTokens::Ours);
-    super::GENERIC_ONLY.set(true);
+    super::hooks::GENERIC_ONLY.set(true);
     let generic = decode(WebpTokens::Ours);
-    super::GENERIC_ONLY.set(false);
+    super::hooks::GENERIC_ONLY.set(false);
     assert!(
         ours == generic,
         "the generic decoder differs from the BMI one"
