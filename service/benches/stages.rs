@@ -4,7 +4,9 @@
 //! library's own entropy decoder in place of ours: libjpeg-turbo's Huffman
 //! decoder instead of `jpeg_entropy`, libwebp's VP8 token and mode parsing
 //! instead of `vp8_tokens`; `floor` decodes at the smallest scale the
-//! decoder has, the least reading this file can cost): `cargo bench --bench
+//! decoder has, the least reading this file can cost; `1-pass` is `shrink`
+//! and `resize` in one, the rows resized as they are decoded, where the
+//! transform does that: upright RGB JPEGs): `cargo bench --bench
 //! stages` over the set `scripts/bench-images.sh` fetches (or
 //! FLIPFRAME_BENCH_IMAGES). Under `cargo test` it runs once on a generated
 //! image, so the bench cannot rot. Prints medians of RUNS (default 9) runs.
@@ -82,6 +84,15 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
         pipeline::decode_for_frame(bytes, &inspection, &limits, &thumbnail).unwrap()
     });
     let (resize, framed) = time(runs, || pipeline::resize(decoded.clone(), &spec).unwrap());
+    let one_pass = match pipeline::decode_to_frame(bytes, &inspection, &spec) {
+        Some(_) => {
+            let (one_pass, _) = time(runs, || {
+                pipeline::decode_to_frame(bytes, &inspection, &spec).map(Result::unwrap)
+            });
+            format!("{one_pass:.1}")
+        }
+        None => "-".to_owned(),
+    };
     let (rotate, rotated) = time(runs, || {
         let mut image = framed.clone();
         pipeline::rotate_half_turn(&mut image);
@@ -90,14 +101,14 @@ fn bench(name: &str, bytes: &[u8], runs: usize) {
     let (encode, _) = time(runs, || pipeline::encode(rotated.clone(), &spec).unwrap());
     let (total, _) = time(runs, || pipeline::transform(bytes, &spec, &limits).unwrap());
     println!(
-        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {theirs:>9} {floor:>7.1} {resize:>7.1} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
+        "{name:<32} {sniff:>7.2} {inspect:>8.2} {decode:>8.1} {shrink:>9.1} {theirs:>9} {floor:>7.1} {resize:>7.1} {one_pass:>7} {rotate:>7.1} {encode:>7.1} {total:>8.1}"
     );
 }
 
 fn main() {
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
     println!(
-        "{:<32} {:>7} {:>8} {:>8} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8}   (median ms)",
+        "{:<32} {:>7} {:>8} {:>8} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}   (median ms)",
         "image",
         "sniff",
         "inspect",
@@ -106,6 +117,7 @@ fn main() {
         "theirs",
         "floor",
         "resize",
+        "1-pass",
         "rotate",
         "encode",
         "total"

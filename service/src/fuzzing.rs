@@ -185,9 +185,34 @@ pub fn decode_as(format: Format, data: &[u8]) {
     }
     #[cfg(feature = "native-codecs")]
     match format {
-        Format::Jpeg => same_jpeg_from_both_entropy_decoders(data, &inspection, &spec),
+        Format::Jpeg => {
+            same_jpeg_from_both_entropy_decoders(data, &inspection, &spec);
+            same_frame_in_one_pass(data, &inspection, &limits, &spec);
+        }
         Format::Webp => same_webp_from_both_token_decoders(data, &inspection, &spec),
         _ => {}
+    }
+}
+
+/// The one-pass path (rows resized as they are decoded) against the two
+/// stages: the same verdict, and the same frame whenever both decode.
+#[cfg(feature = "native-codecs")]
+fn same_frame_in_one_pass(
+    data: &[u8],
+    inspection: &crate::pipeline::Inspection,
+    limits: &Limits,
+    spec: &TransformSpec,
+) {
+    use crate::pipeline::decode_to_frame;
+    let Some(one_pass) = decode_to_frame(data, inspection, spec) else {
+        return;
+    };
+    let two_stages =
+        decode_for_frame(data, inspection, limits, spec).and_then(|image| resize(image, spec));
+    match (one_pass, two_stages) {
+        (Ok(one), Ok(two)) => assert!(one == two, "the one-pass frame differs"),
+        (Err(_), Err(_)) => {}
+        (one, two) => panic!("the paths disagree: {one:?} against {two:?}"),
     }
 }
 

@@ -269,6 +269,53 @@ fn every_stage_can_be_run_on_its_own() {
     assert_eq!(encoded.format, OutputFormat::Jpeg);
 }
 
+/// An upright RGB JPEG is resized as its rows are decoded; the frame must
+/// be the very one the two stages make (decode for the frame, then resize).
+#[test]
+fn decoding_and_resizing_in_one_pass_matches_the_two_stages() {
+    let limits = Limits::default();
+    let photos = [
+        fixture("progressive.jpg"),
+        marked_jpeg(),
+        jpeg(&quadrants(1001, 333)),
+        jpeg(&quadrants(333, 1001)),
+        jpeg(&quadrants(1300, 730)),
+    ];
+    for (index, bytes) in photos.iter().enumerate() {
+        let inspection = pipeline::inspect(bytes, Format::Jpeg, &limits).unwrap();
+        for fit in [Fit::Cover, Fit::Fill] {
+            let spec = TransformSpec {
+                fit,
+                ..TransformSpec::default()
+            };
+            let one_pass = pipeline::decode_to_frame(bytes, &inspection, &spec)
+                .unwrap_or_else(|| panic!("photo {index} takes the one-pass path"))
+                .unwrap();
+            let decoded = pipeline::decode_for_frame(bytes, &inspection, &limits, &spec).unwrap();
+            let two_stages = pipeline::resize(decoded, &spec).unwrap();
+            assert!(one_pass == two_stages, "photo {index}, {fit:?}");
+        }
+    }
+    // Where the one-pass path does not go (a turned photo, a grey one),
+    // the two stages do.
+    let spec = TransformSpec::default();
+    for other in ["exif-orientation-6.jpg", "progressive-deep-4096.jpg"] {
+        let bytes = fixture(other);
+        let inspection = pipeline::inspect(&bytes, Format::Jpeg, &limits).unwrap();
+        assert!(
+            pipeline::decode_to_frame(&bytes, &inspection, &spec).is_none(),
+            "{other}"
+        );
+    }
+    let contain = TransformSpec {
+        fit: Fit::Contain,
+        ..spec
+    };
+    let upright = marked_jpeg();
+    let inspection = pipeline::inspect(&upright, Format::Jpeg, &limits).unwrap();
+    assert!(pipeline::decode_to_frame(&upright, &inspection, &contain).is_none());
+}
+
 fn half(bytes: &[u8]) -> Vec<u8> {
     bytes[..bytes.len() / 2].to_vec()
 }

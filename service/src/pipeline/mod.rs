@@ -12,7 +12,7 @@ pub mod structure;
 
 #[cfg(feature = "native-codecs")]
 pub use decode::{JpegEntropy, WebpTokens, decode_jpeg_for_frame, decode_webp_for_frame};
-pub use decode::{decode, decode_for_frame};
+pub use decode::{decode, decode_for_frame, decode_to_frame};
 pub use encode::{Encoded, OutputFormat, encode};
 pub use inspect::{Inspection, inspect};
 pub use rejection::Rejection;
@@ -144,14 +144,16 @@ fn transform_checked(
     let format = sniff(bytes)?;
     format.check_declared(declared_content_type)?;
     let inspection = inspect(bytes, format, limits)?;
-    let image = decode_for_frame(bytes, &inspection, limits, spec)?;
+    let mut framed = match decode_to_frame(bytes, &inspection, spec) {
+        Some(framed) => framed?,
+        None => resize(decode_for_frame(bytes, &inspection, limits, spec)?, spec)?,
+    };
     let (width, height) = inspection.displayed_size();
     let source = Validated {
         format,
         width,
         height,
     };
-    let mut framed = resize(image, spec)?;
     rotate_half_turn(&mut framed);
     Ok((source, encode(framed, spec)?))
 }

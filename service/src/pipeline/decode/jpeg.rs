@@ -8,11 +8,12 @@
 //! libjpeg's API (`jpeg_scaled.c`), which lets it turn block smoothing off
 //! and read the stream from several spans.
 
+use super::super::resize::{Region, RowResizer, framing};
 use super::super::structure::jpeg::MAX_SCANS;
-use super::super::{Rejection, resize::Region};
+use super::super::{Rejection, TransformSpec};
 use super::jpeg_entropy::{ENTROPY_HOOKS, EntropyHooks};
 use image::{DynamicImage, GrayImage, RgbImage};
-use std::ffi::{CStr, c_char, c_int, c_long, c_uint};
+use std::ffi::{CStr, c_char, c_int, c_long, c_uint, c_void};
 use std::ops::Range;
 use turbojpeg::raw;
 
@@ -29,7 +30,37 @@ pub fn decode_scaled(
     shown: Region,
     entropy: Entropy,
 ) -> Option<Result<DynamicImage, Rejection>> {
-    match decode_at(bytes, need, shown, entropy) {
+    let decoded = Plan::new(bytes, need, shown).and_then(|plan| {
+        let pixels = plan.decode(bytes, entropy, Plane::new(&plan.crop, plan.channels))?;
+        plan.image(pixels.into_pixels())
+    });
+    settled(decoded)
+}
+
+/// As `decode_scaled`, and resized to `spec`'s frame on the way (see
+/// `RowResizer`): the decoded image never exists whole. `None` where
+/// `decode_scaled` says so, and for what the row resizer does not take
+/// (greyscale, `contain`): `decode_scaled` and `resize` do those.
+pub fn decode_framed(
+    bytes: &[u8],
+    need: f64,
+    shown: Region,
+    entropy: Entropy,
+    spec: &TransformSpec,
+) -> Option<Result<DynamicImage, Rejection>> {
+    let framed = Plan::new(bytes, need, shown).and_then(|plan| {
+        let (width, height) = (plan.crop.width as u32, plan.crop.height as u32);
+        let crop = framing(width, height, spec).filter(|_| plan.channels == 3);
+        let crop = crop.ok_or(Unsupported)?;
+        let resizer = RowResizer::new(width, height, crop, spec.width, spec.height);
+        let resized = plan.decode(bytes, entropy, resizer)?.finish();
+        Ok(DynamicImage::ImageRgb8(resized))
+    });
+    settled(framed)
+}
+
+fn settled(decoded: Result<DynamicImage, DecodeError>) -> Option<Result<DynamicImage, Rejection>> {
+    match decoded {
         Ok(image) => Some(Ok(image)),
         Err(Unsupported) => None,
         Err(Failed(reason)) => Some(Err(Rejection::undecodable(reason))),
@@ -51,62 +82,155 @@ enum DecodeError {
 }
 use DecodeError::{Failed, Unsupported};
 
-fn decode_at(
-    bytes: &[u8],
-    need: f64,
-    shown: Region,
-    entropy: Entropy,
-) -> Result<DynamicImage, DecodeError> {
-    // TurboJPEG reads the header; `jpeg_scaled.c` decodes.
-    let jpeg = Decompressor::new()?;
-    let length = bytes.len() as raw::size_t;
-    // The scan and memory limits belong to the decode (`Request`); the
-    // header alone only needs its warnings to count as errors.
-    jpeg.set(raw::TJPARAM_TJPARAM_STOPONWARNING, 1)?;
-    // SAFETY: the handle is live and the buffer is valid for its length.
-    jpeg.check(unsafe { raw::tj3DecompressHeader(jpeg.0, bytes.as_ptr(), length) })?;
-    let (width, height) = (
-        jpeg.get(raw::TJPARAM_TJPARAM_JPEGWIDTH),
-        jpeg.get(raw::TJPARAM_TJPARAM_JPEGHEIGHT),
-    );
-    let channels = match jpeg.get(raw::TJPARAM_TJPARAM_COLORSPACE) as raw::TJCS {
-        raw::TJCS_TJCS_CMYK | raw::TJCS_TJCS_YCCK => return Err(Unsupported),
-        raw::TJCS_TJCS_GRAY => 1,
-        _ => 3,
-    };
-    if jpeg.get(raw::TJPARAM_TJPARAM_LOSSLESS) != 0 {
-        return Err(Unsupported);
+/// What the header says about decoding a JPEG for a frame: the scale, the
+/// scans it needs, the crop and the colours.
+struct Plan {
+    kept: Option<Vec<Range<usize>>>,
+    denom: usize,
+    crop: ScaledCrop,
+    channels: usize,
+}
+
+impl Plan {
+    fn new(bytes: &[u8], need: f64, shown: Region) -> Result<Self, DecodeError> {
+        // TurboJPEG reads the header; `jpeg_scaled.c` decodes.
+        let jpeg = Decompressor::new()?;
+        let length = bytes.len() as raw::size_t;
+        // The scan and memory limits belong to the decode (`Request`); the
+        // header alone only needs its warnings to count as errors.
+        jpeg.set(raw::TJPARAM_TJPARAM_STOPONWARNING, 1)?;
+        // SAFETY: the handle is live and the buffer is valid for its length.
+        jpeg.check(unsafe { raw::tj3DecompressHeader(jpeg.0, bytes.as_ptr(), length) })?;
+        let (width, height) = (
+            jpeg.get(raw::TJPARAM_TJPARAM_JPEGWIDTH),
+            jpeg.get(raw::TJPARAM_TJPARAM_JPEGHEIGHT),
+        );
+        let channels = match jpeg.get(raw::TJPARAM_TJPARAM_COLORSPACE) as raw::TJCS {
+            raw::TJCS_TJCS_CMYK | raw::TJCS_TJCS_YCCK => return Err(Unsupported),
+            raw::TJCS_TJCS_GRAY => 1,
+            _ => 3,
+        };
+        if jpeg.get(raw::TJPARAM_TJPARAM_LOSSLESS) != 0 {
+            return Err(Unsupported);
+        }
+        let (width, height) = (positive(width)?, positive(height)?);
+        let denom = smallest_denominator(width, height, need);
+        // A scaled progressive decode reads fewer scans (see `progressive`).
+        let kept = if denom > 1 && jpeg.get(raw::TJPARAM_TJPARAM_PROGRESSIVE) == 1 {
+            super::progressive::scans_for_scale(bytes, denom)
+        } else {
+            None
+        };
+        let subsampling = jpeg.get(raw::TJPARAM_TJPARAM_SUBSAMP);
+        let crop = ScaledCrop::new(width, height, denom, mcu_width(subsampling), shown);
+        Ok(Self {
+            kept,
+            denom,
+            crop,
+            channels,
+        })
     }
-    let (width, height) = (positive(width)?, positive(height)?);
-    let denom = smallest_denominator(width, height, need);
-    // A scaled progressive decode reads fewer scans (see `progressive`).
-    let kept = if denom > 1 && jpeg.get(raw::TJPARAM_TJPARAM_PROGRESSIVE) == 1 {
-        super::progressive::scans_for_scale(bytes, denom)
-    } else {
-        None
-    };
-    let subsampling = jpeg.get(raw::TJPARAM_TJPARAM_SUBSAMP);
-    let crop = ScaledCrop::new(width, height, denom, mcu_width(subsampling), shown);
-    let pixels = decode_ranges(bytes, kept, denom, &crop, channels, entropy)?;
-    let (w, h) = (crop.width as u32, crop.height as u32);
-    let image = if channels == 1 {
-        GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-    } else {
-        RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
-    };
-    image.ok_or_else(|| Failed("decoded buffer has the wrong size".into()))
+
+    fn decode<R: Rows>(&self, bytes: &[u8], entropy: Entropy, rows: R) -> Result<R, DecodeError> {
+        decode_ranges(
+            bytes,
+            self.kept.clone(),
+            self.denom,
+            &self.crop,
+            self.channels,
+            entropy,
+            rows,
+        )
+    }
+
+    fn image(&self, pixels: Vec<u8>) -> Result<DynamicImage, DecodeError> {
+        let (w, h) = (self.crop.width as u32, self.crop.height as u32);
+        let image = if self.channels == 1 {
+            GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
+        } else {
+            RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
+        };
+        image.ok_or_else(|| Failed("decoded buffer has the wrong size".into()))
+    }
+}
+
+/// Where the decoder writes the crop's rows, in order.
+///
+/// # Safety
+/// `row(index)` returns room for one row of the crop (`width × channels`
+/// bytes) that stays valid and unaliased until the next call.
+unsafe trait Rows {
+    fn row(&mut self, index: usize) -> *mut u8;
+}
+
+/// `ff_request.row` for a `R`.
+///
+/// # Safety
+/// `sink` is the `&mut R` the request was made with.
+unsafe extern "C" fn row_of<R: Rows>(sink: *mut c_void, index: c_uint) -> *mut u8 {
+    // SAFETY: the caller's contract; no other reference to the sink is live
+    // while the decoder runs.
+    unsafe { &mut *sink.cast::<R>() }.row(index as usize)
+}
+
+/// The whole crop in one plane.
+struct Plane {
+    pixels: Vec<u8>,
+    pitch: usize,
+    rows: usize,
+}
+
+impl Plane {
+    fn new(crop: &ScaledCrop, channels: usize) -> Self {
+        let pitch = crop.width * channels;
+        // Not zeroed first: the decoder writes every byte, and a failed
+        // decode's buffer is dropped unread.
+        Self {
+            pixels: Vec::with_capacity(pitch * crop.height),
+            pitch,
+            rows: crop.height,
+        }
+    }
+
+    /// The pixels, once the decoder has written every row.
+    fn into_pixels(mut self) -> Vec<u8> {
+        // SAFETY: a successful decode wrote all `rows` rows of `pitch`
+        // bytes (`jpeg_scaled.c` checks the crop and the channel count
+        // against libjpeg's own before the first row).
+        unsafe { self.pixels.set_len(self.pitch * self.rows) };
+        self.pixels
+    }
+}
+
+// SAFETY: row `index < rows` lies inside the reserved capacity; the decoder
+// asks only for the crop's rows.
+unsafe impl Rows for Plane {
+    fn row(&mut self, index: usize) -> *mut u8 {
+        debug_assert!(index < self.rows);
+        // SAFETY: within the allocation (above).
+        unsafe { self.pixels.as_mut_ptr().add(index * self.pitch) }
+    }
+}
+
+// SAFETY: `RowResizer::row` hands out a slot of one whole source row.
+unsafe impl Rows for RowResizer {
+    fn row(&mut self, index: usize) -> *mut u8 {
+        RowResizer::row(self, index).as_mut_ptr()
+    }
 }
 
 /// Decodes the stream made of `kept`'s ranges of `bytes` (all of it when
-/// `None`) at 1/`denom`, cropped: `crop`'s rows of `channels` bytes a pixel.
-fn decode_ranges(
+/// `None`) at 1/`denom`, cropped: `crop`'s rows of `channels` bytes a
+/// pixel, each to `rows`.
+fn decode_ranges<R: Rows>(
     bytes: &[u8],
     kept: Option<Vec<Range<usize>>>,
     denom: usize,
     crop: &ScaledCrop,
     channels: usize,
     entropy: Entropy,
-) -> Result<Vec<u8>, DecodeError> {
+    mut rows: R,
+) -> Result<R, DecodeError> {
     let spans: Vec<Span> = match kept {
         Some(ranges) => ranges
             .into_iter()
@@ -127,35 +251,23 @@ fn decode_ranges(
             Entropy::Ours => &ENTROPY_HOOKS,
             Entropy::Libjpeg => std::ptr::null(),
         },
+        row: row_of::<R>,
+        sink: (&raw mut rows).cast(),
     };
-    let pitch = crop.width * channels;
-    // Not zeroed first: the decoder writes every byte, and a failed decode's
-    // buffer is dropped unread.
-    let mut pixels: Vec<u8> = Vec::with_capacity(pitch * crop.height);
     let mut message = [0 as c_char; JMSG_LENGTH_MAX];
-    // SAFETY: the spans borrow `bytes`, alive for the call; `pixels` has
-    // room for the crop's `height` rows of `pitch` bytes, which is all the
-    // decoder writes; `message` has the JMSG_LENGTH_MAX bytes libjpeg formats into.
+    // SAFETY: the spans borrow `bytes`, alive for the call; `rows` outlives
+    // it and gives room for each row (`Rows`), and the decoder writes no
+    // more than the crop's rows of `width × channels` bytes; `message` has
+    // the JMSG_LENGTH_MAX bytes libjpeg formats into.
     let status = unsafe {
-        ff_jpeg_decode_scaled(
-            spans.as_ptr(),
-            spans.len(),
-            &request,
-            pixels.as_mut_ptr(),
-            pitch,
-            message.as_mut_ptr(),
-        )
+        ff_jpeg_decode_scaled(spans.as_ptr(), spans.len(), &request, message.as_mut_ptr())
     };
     if status != 0 {
         // SAFETY: on failure the decoder left a NUL-terminated message there.
         let message = unsafe { CStr::from_ptr(message.as_ptr()) };
         return Err(Failed(message.to_string_lossy().into_owned()));
     }
-    // SAFETY: on success the decoder wrote all `height` rows of `pitch`
-    // bytes (`jpeg_scaled.c` checks the crop and the channel count against
-    // libjpeg's own before the first row).
-    unsafe { pixels.set_len(pitch * crop.height) };
-    Ok(pixels)
+    Ok(rows)
 }
 
 /// The RGB pixels of a whole `width × height` colour JPEG made of `kept`'s
@@ -189,10 +301,13 @@ pub(super) fn decode_region(
         width,
         height,
     };
-    decode_ranges(bytes, kept, denom, &crop, channels, entropy).map_err(|error| match error {
-        Failed(reason) => reason,
-        Unsupported => "unsupported".into(),
-    })
+    let plane = Plane::new(&crop, channels);
+    decode_ranges(bytes, kept, denom, &crop, channels, entropy, plane)
+        .map(Plane::into_pixels)
+        .map_err(|error| match error {
+            Failed(reason) => reason,
+            Unsupported => "unsupported".into(),
+        })
 }
 
 fn positive(side: c_int) -> Result<usize, DecodeError> {
@@ -234,6 +349,8 @@ struct Request {
     max_scans: c_int,
     max_memory_mb: c_long,
     entropy: *const EntropyHooks,
+    row: unsafe extern "C" fn(sink: *mut c_void, index: c_uint) -> *mut u8,
+    sink: *mut c_void,
 }
 
 unsafe extern "C" {
@@ -241,8 +358,6 @@ unsafe extern "C" {
         spans: *const Span,
         count: usize,
         request: *const Request,
-        out: *mut u8,
-        pitch: usize,
         message: *mut c_char,
     ) -> c_int;
 }

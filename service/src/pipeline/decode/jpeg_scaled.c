@@ -69,6 +69,10 @@ typedef struct {
   int max_scans;
   long max_memory_mb;
   const ff_entropy_hooks *entropy; /* NULL: libjpeg-turbo's own */
+  /* Where crop row `index` goes (`width` pixels): asked for in order, each
+     once the row before it is written. */
+  unsigned char *(*row)(void *sink, unsigned index);
+  void *sink;
 } ff_request;
 
 /* The head of libjpeg-turbo 3's entropy decoder (jpegint.h, which it does
@@ -249,11 +253,10 @@ static void finish_entropy_hooks(struct entropy_context *context)
   context->decoder = NULL;
 }
 
-/* Decodes the JPEG made of `spans` at 1/denom into `out` (`height` rows of
-   `pitch` bytes). 0 on success; -1 with `message` set on any error. */
+/* Decodes the JPEG made of `spans` at 1/denom, the crop's rows to
+   `request->row`. 0 on success; -1 with `message` set on any error. */
 int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
-                          const ff_request *request, unsigned char *out,
-                          size_t pitch, char *message)
+                          const ff_request *request, char *message)
 {
   struct jpeg_decompress_struct info;
   struct failure failure;
@@ -312,7 +315,7 @@ int ff_jpeg_decode_scaled(const ff_span *spans, size_t count,
       jpeg_skip_scanlines(&info, request->top) != request->top)
     fail_with((j_common_ptr)&info, "the JPEG ended above the crop");
   for (row = 0; row < request->height; ) {
-    JSAMPROW rows[1] = { out + (size_t)row * pitch };
+    JSAMPROW rows[1] = { request->row(request->sink, row) };
     JDIMENSION read = jpeg_read_scanlines(&info, rows, 1);
 
     /* The source never suspends, so no row means no progress: stop. */

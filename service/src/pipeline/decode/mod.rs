@@ -31,6 +31,8 @@ use super::resize::needed_scale;
 #[cfg(feature = "native-codecs")]
 use super::resize::{Region, shown_region};
 use super::{Format, Inspection, Limits, Rejection, TransformSpec};
+#[cfg(feature = "native-codecs")]
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use std::io::Cursor;
 
@@ -69,6 +71,29 @@ pub fn decode_for_frame(
         })
     });
     fast.unwrap_or_else(|| decode(bytes, inspection, limits))
+}
+
+/// Decodes and resizes to `spec`'s frame in one pass, the rows resized as
+/// they are decoded (`RowResizer`), where the format and the photo allow:
+/// an upright RGB JPEG. `None` elsewhere: `decode_for_frame` then `resize`.
+pub fn decode_to_frame(
+    bytes: &[u8],
+    inspection: &Inspection,
+    spec: &TransformSpec,
+) -> Option<Result<DynamicImage, Rejection>> {
+    match inspection.format {
+        #[cfg(feature = "native-codecs")]
+        Format::Jpeg if inspection.orientation == Orientation::NoTransforms => {
+            let (width, height) = inspection.displayed_size();
+            let need = needed_scale(width, height, spec);
+            let shown = shown_in_stored_pixels(inspection, spec, need);
+            jpeg::decode_framed(bytes, need, shown, JpegEntropy::Ours, spec)
+        }
+        _ => {
+            let _ = (bytes, spec);
+            None
+        }
+    }
 }
 
 /// JPEG's fast path with a chosen Huffman decoder: the fuzzer holds ours

@@ -1,8 +1,19 @@
 //! Fits the decoded image into the output frame with SIMD Lanczos3
 //! (fast_image_resize): `cover` crops, `fill` stretches, `contain` letterboxes.
 
+// The row resizer serves the native JPEG decoder only.
+#[cfg_attr(not(feature = "native-codecs"), allow(dead_code))]
+mod kernels;
+#[cfg_attr(not(feature = "native-codecs"), allow(dead_code))]
+mod rows;
+#[cfg_attr(not(feature = "native-codecs"), allow(dead_code))]
+mod taps;
+
+#[cfg_attr(not(feature = "native-codecs"), allow(unused_imports))]
+pub use rows::RowResizer;
+
 use super::{Rejection, TransformSpec};
-use fast_image_resize::{FilterType, MulDiv, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{CropBox, FilterType, MulDiv, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, GenericImage, RgbImage, RgbaImage};
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +97,30 @@ fn scale(
         .resize(source, &mut target, options)
         .map_err(Rejection::undecodable)?;
     Ok(target)
+}
+
+/// What `resize` makes of a `width × height` source for `spec`, for a
+/// resizer that takes the rows as they come (`RowResizer`): the part of the
+/// source it reads and the size it makes. `None` for `contain`, which also
+/// letterboxes.
+#[cfg_attr(not(feature = "native-codecs"), allow(dead_code))]
+pub fn framing(width: u32, height: u32, spec: &TransformSpec) -> Option<CropBox> {
+    match spec.fit {
+        Fit::Cover => Some(CropBox::fit_src_into_dst_size(
+            width,
+            height,
+            spec.width,
+            spec.height,
+            None,
+        )),
+        Fit::Fill => Some(CropBox {
+            left: 0.0,
+            top: 0.0,
+            width: f64::from(width),
+            height: f64::from(height),
+        }),
+        Fit::Contain => None,
+    }
 }
 
 /// A black (or, with alpha, fully transparent) canvas of the source's pixel type.
