@@ -12,6 +12,7 @@ use super::super::resize::{Region, RowResizer, framing};
 use super::super::structure::jpeg::MAX_SCANS;
 use super::super::{Rejection, TransformSpec};
 use super::jpeg_entropy::{ENTROPY_HOOKS, EntropyHooks};
+use super::jpeg_rows::{Plane, Rows, row_of};
 use image::{DynamicImage, GrayImage, RgbImage};
 use std::ffi::{CStr, c_char, c_int, c_long, c_uint, c_void};
 use std::ops::Range;
@@ -31,7 +32,11 @@ pub fn decode_scaled(
     entropy: Entropy,
 ) -> Option<Result<DynamicImage, Rejection>> {
     let decoded = Plan::new(bytes, need, shown).and_then(|plan| {
-        let pixels = plan.decode(bytes, entropy, Plane::new(&plan.crop, plan.channels))?;
+        let pixels = plan.decode(
+            bytes,
+            entropy,
+            Plane::new(plan.crop.width, plan.crop.height, plan.channels),
+        )?;
         plan.image(pixels.into_pixels())
     });
     settled(decoded)
@@ -154,71 +159,6 @@ impl Plan {
     }
 }
 
-/// Where the decoder writes the crop's rows, in order.
-///
-/// # Safety
-/// `row(index)` returns room for one row of the crop (`width × channels`
-/// bytes) that stays valid and unaliased until the next call.
-unsafe trait Rows {
-    fn row(&mut self, index: usize) -> *mut u8;
-}
-
-/// `ff_request.row` for a `R`.
-///
-/// # Safety
-/// `sink` is the `&mut R` the request was made with.
-unsafe extern "C" fn row_of<R: Rows>(sink: *mut c_void, index: c_uint) -> *mut u8 {
-    // SAFETY: the caller's contract; no other reference to the sink is live
-    // while the decoder runs.
-    unsafe { &mut *sink.cast::<R>() }.row(index as usize)
-}
-
-/// The whole crop in one plane.
-struct Plane {
-    pixels: Vec<u8>,
-    pitch: usize,
-    rows: usize,
-}
-
-impl Plane {
-    fn new(crop: &ScaledCrop, channels: usize) -> Self {
-        let pitch = crop.width * channels;
-        // Not zeroed first: the decoder writes every byte, and a failed
-        // decode's buffer is dropped unread.
-        Self {
-            pixels: Vec::with_capacity(pitch * crop.height),
-            pitch,
-            rows: crop.height,
-        }
-    }
-
-    /// The pixels, once the decoder has written every row.
-    fn into_pixels(mut self) -> Vec<u8> {
-        // SAFETY: a successful decode wrote all `rows` rows of `pitch`
-        // bytes (`jpeg_scaled.c` checks the crop and the channel count
-        // against libjpeg's own before the first row).
-        unsafe { self.pixels.set_len(self.pitch * self.rows) };
-        self.pixels
-    }
-}
-
-// SAFETY: row `index < rows` lies inside the reserved capacity; the decoder
-// asks only for the crop's rows.
-unsafe impl Rows for Plane {
-    fn row(&mut self, index: usize) -> *mut u8 {
-        debug_assert!(index < self.rows);
-        // SAFETY: within the allocation (above).
-        unsafe { self.pixels.as_mut_ptr().add(index * self.pitch) }
-    }
-}
-
-// SAFETY: `RowResizer::row` hands out a slot of one whole source row.
-unsafe impl Rows for RowResizer {
-    fn row(&mut self, index: usize) -> *mut u8 {
-        RowResizer::row(self, index).as_mut_ptr()
-    }
-}
-
 /// Decodes the stream made of `kept`'s ranges of `bytes` (all of it when
 /// `None`) at 1/`denom`, cropped: `crop`'s rows of `channels` bytes a
 /// pixel, each to `rows`.
@@ -301,7 +241,7 @@ pub(super) fn decode_region(
         width,
         height,
     };
-    let plane = Plane::new(&crop, channels);
+    let plane = Plane::new(crop.width, crop.height, channels);
     decode_ranges(bytes, kept, denom, &crop, channels, entropy, plane)
         .map(Plane::into_pixels)
         .map_err(|error| match error {

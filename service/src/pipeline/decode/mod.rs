@@ -14,6 +14,8 @@ mod gif;
 mod jpeg;
 #[cfg(feature = "native-codecs")]
 mod jpeg_entropy;
+#[cfg(feature = "native-codecs")]
+mod jpeg_rows;
 mod lzw;
 mod png;
 #[cfg(feature = "native-codecs")]
