@@ -86,9 +86,7 @@ pub fn decode_to_frame(
     match inspection.format {
         #[cfg(feature = "native-codecs")]
         Format::Jpeg if inspection.orientation == Orientation::NoTransforms => {
-            let (width, height) = inspection.displayed_size();
-            let need = needed_scale(width, height, spec);
-            let shown = shown_in_stored_pixels(inspection, spec, need);
+            let (need, shown) = scale_and_region(inspection, spec);
             jpeg::decode_framed(bytes, need, shown, JpegEntropy::Ours, spec)
         }
         _ => {
@@ -108,9 +106,7 @@ pub fn decode_jpeg_for_frame(
     spec: &TransformSpec,
     entropy: JpegEntropy,
 ) -> Option<Result<DynamicImage, Rejection>> {
-    let (width, height) = inspection.displayed_size();
-    let need = needed_scale(width, height, spec);
-    let shown = shown_in_stored_pixels(inspection, spec, need);
+    let (need, shown) = scale_and_region(inspection, spec);
     jpeg::decode_scaled(bytes, need, shown, entropy)
 }
 
@@ -123,10 +119,17 @@ pub fn decode_webp_for_frame(
     spec: &TransformSpec,
     tokens: WebpTokens,
 ) -> Option<Result<DynamicImage, Rejection>> {
+    let (need, shown) = scale_and_region(inspection, spec);
+    webp::decode_scaled(bytes, inspection, need, shown, tokens)
+}
+
+/// How far a native decoder may shrink for `spec`'s frame, and the region
+/// it shows (`shown_in_stored_pixels`).
+#[cfg(feature = "native-codecs")]
+fn scale_and_region(inspection: &Inspection, spec: &TransformSpec) -> (f64, Region) {
     let (width, height) = inspection.displayed_size();
     let need = needed_scale(width, height, spec);
-    let shown = shown_in_stored_pixels(inspection, spec, need);
-    webp::decode_scaled(bytes, inspection, need, shown, tokens)
+    (need, shown_in_stored_pixels(inspection, spec, need))
 }
 
 /// The region `spec`'s frame shows, in stored pixels (before the EXIF turn),
